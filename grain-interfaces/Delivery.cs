@@ -1,0 +1,106 @@
+namespace DigitalPost.Contracts;
+
+[GenerateSerializer, Alias("dp.MessageStatus")]
+public enum MessageStatus
+{
+    /// <summary>Stored, not yet pushed (for example waiting for its valør date).</summary>
+    Accepted,
+    /// <summary>Pushed to a receiver system; its business receipt is awaited.</summary>
+    AwaitingReceipt,
+    /// <summary>In the resend flow (gensendelsesflow): the current receiver system failed.</summary>
+    Failing,
+    Delivered,
+    DeliveredToVirk,
+    /// <summary>The flow was stopped (a receipt reported a virus): not retried, not forwarded.</summary>
+    Stopped,
+}
+
+[GenerateSerializer, Alias("dp.DeliveryTargetKind")]
+public enum DeliveryTargetKind { ReceiverSystem, VirkMailbox }
+
+[GenerateSerializer, Immutable, Alias("dp.DeliveryTarget")]
+public sealed record DeliveryTarget(
+    [property: Id(0)] DeliveryTargetKind Kind,
+    [property: Id(1)] string? ReceiverSystemId = null,
+    [property: Id(2)] Uri? Endpoint = null,
+    [property: Id(3)] bool IsPrimary = false)
+{
+    public static readonly DeliveryTarget Virk = new(DeliveryTargetKind.VirkMailbox);
+    public override string ToString() => Kind == DeliveryTargetKind.VirkMailbox ? "Virk mailbox" : $"receiver system {ReceiverSystemId}";
+}
+
+[GenerateSerializer, Alias("dp.AttemptOutcome")]
+public enum AttemptOutcome { Pending, Positive, Negative, Virus, NoReceipt, TransportError }
+
+[GenerateSerializer, Immutable, Alias("dp.DeliveryAttempt")]
+public sealed record DeliveryAttempt(
+    [property: Id(0)] int Number,
+    [property: Id(1)] string ReceiverSystemId,
+    [property: Id(2)] DateTimeOffset PushedAt,
+    [property: Id(3)] AttemptOutcome Outcome = AttemptOutcome.Pending,
+    [property: Id(4)] DateTimeOffset? CompletedAt = null,
+    [property: Id(5)] string? ErrorCode = null,
+    [property: Id(6)] string? ErrorText = null);
+
+[GenerateSerializer, Alias("dp.MessageEventKind")]
+public enum MessageEventKind
+{
+    Accepted, Routed, Pushed, PushFailed, ReceiptPositive, ReceiptNegative, ReceiptMissing,
+    FirstWarningSent, SecondWarningSent, Forwarded, Rerouted, DeliveredToVirk, StoppedForVirus, SenderNotified, LateReceipt,
+}
+
+[GenerateSerializer, Immutable, Alias("dp.MessageEvent")]
+public sealed record MessageEvent(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] MessageEventKind Kind,
+    [property: Id(2)] string Detail,
+    [property: Id(3)] string? ReceiverSystemId = null);
+
+[GenerateSerializer, Immutable, Alias("dp.MessageStatusView")]
+public sealed record MessageStatusView(
+    [property: Id(0)] Guid MessageUuid,
+    [property: Id(1)] MessageStatus Status,
+    [property: Id(2)] string RecipientCvr,
+    [property: Id(3)] string? ContactPointId,
+    [property: Id(4)] DeliveryTarget? CurrentTarget,
+    [property: Id(5)] DateTimeOffset AcceptedAt,
+    [property: Id(6)] DateTimeOffset? NextActionAt,
+    [property: Id(7)] DateTimeOffset? FirstFailedAt,
+    [property: Id(8)] IReadOnlyList<DeliveryAttempt> Attempts,
+    [property: Id(9)] IReadOnlyList<MessageEvent> History,
+    [property: Id(10)] string? ErrorCode,
+    [property: Id(11)] string? ErrorText)
+{
+    public bool IsFinal => Status is MessageStatus.Delivered or MessageStatus.DeliveredToVirk or MessageStatus.Stopped;
+}
+
+[GenerateSerializer, Alias("dp.SubmitOutcome")]
+public enum SubmitOutcome { Accepted, Duplicate, Conflict }
+
+[GenerateSerializer, Immutable, Alias("dp.SubmitResult")]
+public sealed record SubmitResult([property: Id(0)] Guid MessageUuid, [property: Id(1)] SubmitOutcome Outcome, [property: Id(2)] MessageStatus Status);
+
+/// <summary>A business receipt (forretningskvittering) from a receiver system, keyed by messageUUID.</summary>
+[GenerateSerializer, Immutable, Alias("dp.BusinessReceipt")]
+public sealed record BusinessReceipt(
+    [property: Id(0)] Guid MessageUuid,
+    [property: Id(1)] bool Positive,
+    [property: Id(2)] string? ErrorCode = null,
+    [property: Id(3)] string? ErrorText = null)
+{
+    /// <summary>The error code by which a negative receipt reports a virus: it stops the resend flow.</summary>
+    public const string VirusErrorCode = "VIRUS";
+
+    public bool ReportsVirus => !Positive && string.Equals(ErrorCode, VirusErrorCode, StringComparison.OrdinalIgnoreCase);
+}
+
+[GenerateSerializer, Alias("dp.ReceiptOutcome")]
+public enum ReceiptOutcome
+{
+    Applied,
+    /// <summary>The message already had its final state: the receipt changed nothing.</summary>
+    Duplicate,
+    /// <summary>It came after the attempt it answers had timed out; recorded, and applied if positive.</summary>
+    Late,
+    UnknownMessage,
+}

@@ -1,0 +1,73 @@
+namespace DigitalPost.Contracts;
+
+/// <summary>A grain that the wake-up scheduler can wake. Wake-ups may repeat or come late: targets treat them as hints.</summary>
+[Alias("dp.IWakeUpTarget")]
+public interface IWakeUpTarget : IAddressable
+{
+    [Alias("WakeUp")] Task WakeUp();
+}
+
+/// <summary>One message, keyed by its messageUUID. It owns its delivery, its resend flow and its history.</summary>
+[Alias("dp.IMessageGrain")]
+public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
+{
+    /// <summary>Stores the message and starts its delivery. Returns once the message is stored.</summary>
+    [Alias("Submit")] Task<SubmitResult> Submit(Message message);
+
+    [Alias("ReceiveReceipt")] Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt);
+
+    /// <summary>The message's status and full history, or null when no message has this id.</summary>
+    [Alias("GetStatus")] Task<MessageStatusView?> GetStatus();
+}
+
+/// <summary>An organisation (CVR): its receiver systems, contact points and Virk mailbox. Keyed by CVR.</summary>
+[Alias("dp.IOrganisationGrain")]
+public interface IOrganisationGrain : IGrainWithStringKey
+{
+    [Alias("Register")] Task<OrganisationView> Register(OrganisationRegistration registration);
+    [Alias("UpsertReceiverSystem")] Task<OrganisationView> UpsertReceiverSystem(ReceiverSystemRegistration registration);
+    [Alias("UpsertContactPoint")] Task<OrganisationView> UpsertContactPoint(ContactPoint contactPoint);
+    [Alias("GetView")] Task<OrganisationView?> GetView();
+    [Alias("Route")] Task<RouteDecision> Route(RouteRequest request);
+    [Alias("GetReceiverSystemSettings")] Task<ReceiverSystemSettings?> GetReceiverSystemSettings(string systemId);
+    [Alias("ReceiverSystemStateChanged")] Task ReceiverSystemStateChanged(string systemId, bool active);
+    [Alias("DeliverToVirk")] Task DeliverToVirk(VirkMailItem item);
+    [Alias("GetVirkMailbox")] Task<IReadOnlyList<VirkMailItem>> GetVirkMailbox();
+}
+
+/// <summary>A receiver system, keyed "cvr/systemId" (<see cref="ReceiverSystemKey"/>). It aggregates receipts over
+/// a rolling window and decides deactivation.</summary>
+[Alias("dp.IReceiverSystemGrain")]
+public interface IReceiverSystemGrain : IGrainWithStringKey, IWakeUpTarget
+{
+    [Alias("RecordOutcome")] Task RecordOutcome(DeliveryOutcome outcome);
+    /// <summary>E-mails the system's technical and business contacts, once per notice kind and message.</summary>
+    [Alias("NotifyContacts")] Task NotifyContacts(ContactNotice notice);
+    [Alias("Reactivate")] Task<ReceiverSystemStatus> Reactivate();
+    [Alias("GetStatus")] Task<ReceiverSystemStatus> GetStatus();
+}
+
+/// <param name="Pending">Wake-ups waiting, due or not.</param>
+/// <param name="Due">Wake-ups whose time has come and that have not yet been handled.</param>
+[GenerateSerializer, Immutable, Alias("dp.ScheduleCounts")]
+public sealed record ScheduleCounts([property: Id(0)] int Pending, [property: Id(1)] int Due)
+{
+    public static ScheduleCounts operator +(ScheduleCounts a, ScheduleCounts b) => new(a.Pending + b.Pending, a.Due + b.Due);
+}
+
+/// <summary>One shard of the durable wake-up schedule.</summary>
+[Alias("dp.IWakeUpSchedulerGrain")]
+public interface IWakeUpSchedulerGrain : IGrainWithIntegerKey
+{
+    [Alias("Schedule")] Task Schedule(GrainId target, DateTimeOffset due);
+    [Alias("Counts")] Task<ScheduleCounts> Counts();
+}
+
+/// <summary>The durable e-mail outbox.</summary>
+[Alias("dp.IEmailOutboxGrain")]
+public interface IEmailOutboxGrain : IGrainWithIntegerKey, IWakeUpTarget
+{
+    /// <summary>Stores the e-mail for sending; an e-mail whose id was seen before is ignored.</summary>
+    [Alias("Enqueue")] Task Enqueue(OutboxEmail email);
+    [Alias("GetStatus")] Task<OutboxStatus> GetStatus();
+}

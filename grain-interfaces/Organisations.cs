@@ -1,0 +1,82 @@
+namespace DigitalPost.Contracts;
+
+/// <summary>Which rule deactivates a receiver system.</summary>
+[GenerateSerializer, Alias("dp.DeactivationPolicy")]
+public enum DeactivationPolicy
+{
+    /// <summary>Since release 49.0 (27 June 2022): only after 7 days without one positive business receipt.</summary>
+    Current,
+    /// <summary>Before release 49.0: on one negative receipt, or a missing one, within 7 days.</summary>
+    Pre49,
+}
+
+[GenerateSerializer, Immutable, Alias("dp.OrganisationRegistration")]
+public sealed record OrganisationRegistration(
+    [property: Id(0)] string Name,
+    /// <summary>Overrides the platform's default deactivation policy for this organisation only.</summary>
+    [property: Id(1)] DeactivationPolicy? DeactivationPolicy = null);
+
+/// <summary>A receiver system (modtagersystem) as its organisation registers it.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ReceiverSystemRegistration")]
+public sealed record ReceiverSystemRegistration(
+    [property: Id(0)] string SystemId,
+    [property: Id(1)] Uri Endpoint,
+    [property: Id(2)] string TechnicalContact,
+    [property: Id(3)] string? BusinessContact = null,
+    [property: Id(4)] bool IsPrimary = false);
+
+/// <summary>A contact point (kontaktpunkt): a named entry of the organisation, tied to one receiver system.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ContactPoint")]
+public sealed record ContactPoint(
+    [property: Id(0)] string ContactPointId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string ReceiverSystemId,
+    [property: Id(3)] bool VisibleToCitizens = true,
+    [property: Id(4)] bool VisibleToAuthorities = true);
+
+[GenerateSerializer, Immutable, Alias("dp.ReceiverSystemEntry")]
+public sealed record ReceiverSystemEntry([property: Id(0)] ReceiverSystemRegistration Registration, [property: Id(1)] bool Active);
+
+[GenerateSerializer, Immutable, Alias("dp.OrganisationView")]
+public sealed record OrganisationView(
+    [property: Id(0)] string Cvr,
+    [property: Id(1)] string Name,
+    [property: Id(2)] DeactivationPolicy? DeactivationPolicy,
+    [property: Id(3)] IReadOnlyList<ReceiverSystemEntry> ReceiverSystems,
+    [property: Id(4)] IReadOnlyList<ContactPoint> ContactPoints,
+    [property: Id(5)] int VirkMailboxCount);
+
+/// <summary>A message that landed in the organisation's Virk mailbox instead of a receiver system.</summary>
+[GenerateSerializer, Immutable, Alias("dp.VirkMailItem")]
+public sealed record VirkMailItem(
+    [property: Id(0)] Guid MessageUuid,
+    [property: Id(1)] DateTimeOffset DeliveredAt,
+    [property: Id(2)] string? OriginalContactPointId,
+    [property: Id(3)] string Reason);
+
+[GenerateSerializer, Immutable, Alias("dp.RouteRequest")]
+public sealed record RouteRequest(
+    [property: Id(0)] string? ContactPointId,
+    /// <summary>Set when the message is forwarded away from this system (day 7 of the resend flow).</summary>
+    [property: Id(1)] string? ForwardFromSystemId = null);
+
+[GenerateSerializer, Immutable, Alias("dp.RouteDecision")]
+public sealed record RouteDecision([property: Id(0)] DeliveryTarget Target, [property: Id(1)] string Reason);
+
+/// <summary>What a receiver-system grain needs from its organisation to act: where to write, which rule applies.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ReceiverSystemSettings")]
+public sealed record ReceiverSystemSettings(
+    [property: Id(0)] ReceiverSystemRegistration Registration,
+    [property: Id(1)] DeactivationPolicy? PolicyOverride);
+
+public static class ReceiverSystemKey
+{
+    public static string Of(string cvr, string systemId) => $"{cvr}/{systemId}";
+
+    public static (string Cvr, string SystemId) Parse(string key)
+    {
+        var slash = key.IndexOf('/');
+        if (slash <= 0) throw new ArgumentException($"Receiver system key '{key}' is not 'cvr/systemId'.", nameof(key));
+        return (key[..slash], key[(slash + 1)..]);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Net.Mail;
+using DigitalPost.Contracts;
+
+namespace DigitalPost.Domain;
+
+/// <summary>A rejected input, naming the field (as a JSON path) and what is wrong with it.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ValidationError")]
+public sealed record ValidationError([property: Id(0)] string Field, [property: Id(1)] string Reason)
+{
+    public override string ToString() => $"{Field}: {Reason}";
+}
+
+public static class Cvr
+{
+    private static readonly int[] Weights = [2, 7, 6, 5, 4, 3, 2, 1];
+
+    /// <summary>Eight digits whose weighted sum (2,7,6,5,4,3,2,1) is divisible by 11.</summary>
+    public static bool IsValid(string? value)
+    {
+        if (value is not { Length: 8 } || !value.All(char.IsAsciiDigit)) return false;
+        var sum = 0;
+        for (var i = 0; i < 8; i++) sum += (value[i] - '0') * Weights[i];
+        return sum % 11 == 0;
+    }
+
+    public static string? Check(string? value) => IsValid(value) ? null : $"'{value}' is not a CVR number (8 digits, modulus 11)";
+}
+
+public static class MessageRules
+{
+    /// <summary>The largest message Digital Post accepts: 99.5 MB.</summary>
+    public const long MaxMessageBytes = 104_333_312;
+
+    public static IReadOnlyList<ValidationError> Validate(Message message, DateTimeOffset now, ResendFlowOptions options)
+    {
+        var errors = new List<ValidationError>();
+        void Fail(string field, string reason) => errors.Add(new(field, reason));
+
+        var header = message.Header;
+        if (header.MessageUuid == Guid.Empty) Fail("header.messageUuid", "is missing");
+        if (string.IsNullOrWhiteSpace(header.Label)) Fail("header.label", "is missing");
+        if (Cvr.Check(header.Sender?.SenderId) is { } senderError) Fail("header.sender.senderId", senderError);
+        if (header.Recipient is null) Fail("header.recipient", "is missing");
+        else if (header.Recipient.IdType != RecipientIdType.Cvr)
+            Fail("header.recipient.idType", "only CVR recipients (organisations) are delivered by this platform so far");
+        else if (Cvr.Check(header.Recipient.RecipientId) is { } recipientError) Fail("header.recipient.recipientId", recipientError);
+        if (header.DoNotDeliverUntilDate is { } valoer && valoer > now + options.MaxValoerAhead)
+            Fail("header.doNotDeliverUntilDate", $"{valoer:O} is more than {options.MaxValoerAhead.TotalDays:0.#} days ahead");
+
+        if (message.Body?.MainDocument is null) Fail("body.mainDocument", "is missing");
+        else
+        {
+            var documents = new List<(string Path, Document Doc)> { ("body.mainDocument", message.Body.MainDocument) };
+            documents.AddRange((message.Body.AdditionalDocuments ?? []).Select((d, i) => ($"body.additionalDocuments[{i}]", d)));
+            documents.AddRange((message.Body.TechnicalDocuments ?? []).Select((d, i) => ($"body.technicalDocuments[{i}]", d)));
+            long bytes = 0;
+            foreach (var (path, doc) in documents)
+            {
+                if (doc.Files is not { Count: > 0 }) Fail($"{path}.files", "a document needs at least one file");
+                foreach (var (file, i) in (doc.Files ?? []).Select((f, i) => (f, i)))
+                {
+                    if (string.IsNullOrWhiteSpace(file.Filename)) Fail($"{path}.files[{i}].filename", "is missing");
+                    if (string.IsNullOrWhiteSpace(file.EncodingFormat)) Fail($"{path}.files[{i}].encodingFormat", "is missing");
+                    bytes += file.Content?.LongLength ?? 0;
+                }
+                foreach (var (action, i) in (doc.Actions ?? []).Select((a, i) => (a, i)))
+                {
+                    if (string.IsNullOrWhiteSpace(action.Label)) Fail($"{path}.actions[{i}].label", "is missing");
+                    if (action.EntryPoint is null && string.IsNullOrWhiteSpace(action.Reservation))
+                        Fail($"{path}.actions[{i}]", "needs an entryPoint or a reservation");
+                    if (action.StartDateTime is { } start && action.EndDateTime is { } end && end < start)
+                        Fail($"{path}.actions[{i}].endDateTime", "is before startDateTime");
+                }
+            }
+            if (bytes > MaxMessageBytes) Fail("body", $"the message is {bytes:N0} bytes; at most {MaxMessageBytes:N0} (99.5 MB) are allowed");
+        }
+        return errors;
+    }
+}
+
+public static class OrganisationRules
+{
+    public const int MaxReceiverSystems = 5;
+
+    public static IReadOnlyList<ValidationError> ValidateReceiverSystem(ReceiverSystemRegistration registration, int otherSystems)
+    {
+        var errors = new List<ValidationError>();
+        if (string.IsNullOrWhiteSpace(registration.SystemId) || registration.SystemId.Contains('/'))
+            errors.Add(new("systemId", "is missing or contains '/'"));
+        if (registration.Endpoint is not { IsAbsoluteUri: true } endpoint || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
+            errors.Add(new("endpoint", $"'{registration.Endpoint}' is not an absolute http(s) URL"));
+        if (!IsEmail(registration.TechnicalContact)) errors.Add(new("technicalContact", $"'{registration.TechnicalContact}' is not an e-mail address"));
+        if (registration.BusinessContact is { } business && !IsEmail(business)) errors.Add(new("businessContact", $"'{business}' is not an e-mail address"));
+        if (otherSystems >= MaxReceiverSystems)
+            errors.Add(new("systemId", $"an organisation has at most {MaxReceiverSystems} receiver systems"));
+        return errors;
+    }
+
+    private static bool IsEmail(string? value) => MailAddress.TryCreate(value, out var address) && address.Address == value;
+}
+
+/// <summary>Thrown by a grain when its input breaks a rule; the HTTP API turns it into a 400 naming each field.</summary>
+[GenerateSerializer, Alias("dp.ValidationException")]
+public sealed class ValidationException : Exception
+{
+    public ValidationException(IReadOnlyList<ValidationError> errors) : base(string.Join("; ", errors)) => Errors = [.. errors];
+
+    [Id(0)] public ValidationError[] Errors { get; private set; }
+}

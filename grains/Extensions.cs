@@ -1,0 +1,26 @@
+using DigitalPost.Domain;
+using DigitalPost.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace DigitalPost;
+
+public static class GrainsExtensions
+{
+    /// <summary>The services the platform's grains need, bound to the configuration sections they read.
+    /// Storage, clustering and reminders are the host's choice.</summary>
+    public static IServiceCollection AddDigitalPostGrains(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ResendFlowOptions>().Bind(configuration.GetSection(ResendFlowOptions.Section))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section));
+        services.AddOptions<SmtpOptions>().Bind(configuration.GetSection(SmtpOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<WakeUps>();
+        services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
+        services.AddHttpClient<ReceiverSystemClient>();
+        return services;
+    }
+}

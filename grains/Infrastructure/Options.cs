@@ -1,0 +1,40 @@
+namespace DigitalPost.Infrastructure;
+
+public static class StorageNames
+{
+    /// <summary>Grain state of organisations, receiver systems, messages, the schedule and the outbox.</summary>
+    public const string Platform = "platform";
+}
+
+/// <summary>The durable wake-up schedule: a few scheduler grains, each checking its due entries on a short tick.</summary>
+public sealed class SchedulerOptions
+{
+    public const string Section = "Scheduler";
+
+    public int Shards { get; set; } = 8;
+
+    /// <summary>How often each shard looks for due wake-ups: the bound on how late one fires.</summary>
+    public TimeSpan Tick { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The reminder that reactivates a shard after a restart (Orleans' minimum is one minute).</summary>
+    public TimeSpan KeepAlivePeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    public int MaxConcurrentWakeUps { get; set; } = 256;
+
+    /// <summary>A wake-up whose target failed is tried again after this long.</summary>
+    public TimeSpan FailedWakeUpRetry { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+public sealed class SmtpOptions
+{
+    public const string Section = "Smtp";
+
+    /// <summary>The SMTP server. Empty: e-mails are written as .eml files to <see cref="PickupDirectory"/>.</summary>
+    public string? Host { get; set; }
+    public int Port { get; set; } = 25;
+    public bool StartTls { get; set; }
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public string From { get; set; } = "Digital Post <noreply@digitalpost.local>";
+    public string PickupDirectory { get; set; } = "data/mail";
+}

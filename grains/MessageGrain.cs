@@ -1,0 +1,317 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using DigitalPost.Contracts;
+using DigitalPost.Domain;
+using DigitalPost.Infrastructure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DigitalPost.Grains;
+
+[GenerateSerializer, Alias("dp.MessageState")]
+public sealed class MessageState
+{
+    [Id(0)] public Message? Message { get; set; }
+    /// <summary>A hash of the submitted message: a resubmission with the same id must be the same message.</summary>
+    [Id(1)] public string? Fingerprint { get; set; }
+    [Id(2)] public MessageStatus Status { get; set; }
+    [Id(3)] public DateTimeOffset AcceptedAt { get; set; }
+    [Id(4)] public DeliveryTarget? Target { get; set; }
+    [Id(5)] public DateTimeOffset? NextActionAt { get; set; }
+    [Id(6)] public DateTimeOffset? ScheduledWakeUp { get; set; }
+    /// <summary>Day 0 of the resend flow at the current receiver system.</summary>
+    [Id(7)] public DateTimeOffset? FirstFailedAt { get; set; }
+    [Id(8)] public bool FirstWarningSent { get; set; }
+    [Id(9)] public bool SecondWarningSent { get; set; }
+    /// <summary>The system this message was last forwarded away from (day 7); later routing keeps away from it.</summary>
+    [Id(10)] public string? ForwardedFrom { get; set; }
+    [Id(11)] public List<DeliveryAttempt> Attempts { get; set; } = [];
+    [Id(12)] public List<MessageEvent> History { get; set; } = [];
+    [Id(13)] public string? ErrorCode { get; set; }
+    [Id(14)] public string? ErrorText { get; set; }
+}
+
+/// <summary>One message: routes it, pushes it, awaits its receipt and runs its resend flow. The rules live in
+/// <see cref="ResendFlow"/> and <see cref="Router"/>; this grain orchestrates and keeps the history.</summary>
+public sealed class MessageGrain(
+    [PersistentState("message", StorageNames.Platform)] IPersistentState<MessageState> state,
+    TimeProvider time,
+    IOptions<ResendFlowOptions> options,
+    WakeUps wakeUps,
+    ReceiverSystemClient receiverSystems,
+    ILogger<MessageGrain> log) : Grain, IMessageGrain
+{
+    private readonly ResendFlowOptions _options = options.Value;
+    private readonly ResendFlow _flow = new(options.Value);
+    private MessageState S => state.State;
+    private Guid Uuid => this.GetPrimaryKey();
+    private string Cvr => S.Message!.Header.Recipient.RecipientId;
+    private string? ContactPointId => S.Message!.Header.Recipient.ContactPointId;
+    private bool IsFinal => S.Status is MessageStatus.Delivered or MessageStatus.DeliveredToVirk or MessageStatus.Stopped;
+
+    public async Task<SubmitResult> Submit(Message message)
+    {
+        if (message.Header.MessageUuid != Uuid)
+            throw new ArgumentException($"header.messageUuid {message.Header.MessageUuid} does not match the grain {Uuid}.");
+        var fingerprint = Fingerprint(message);
+        if (S.Message is not null)
+            return new SubmitResult(Uuid, S.Fingerprint == fingerprint ? SubmitOutcome.Duplicate : SubmitOutcome.Conflict, S.Status);
+
+        var now = time.GetUtcNow();
+        var errors = MessageRules.Validate(message, now, _options);
+        if (errors.Count > 0) throw new ValidationException(errors);
+
+        S.Message = message;
+        S.Fingerprint = fingerprint;
+        S.Status = MessageStatus.Accepted;
+        S.AcceptedAt = now;
+        S.NextActionAt = message.Header.DoNotDeliverUntilDate is { } valoer && valoer > now ? valoer : now;
+        Record(MessageEventKind.Accepted, S.NextActionAt > now ? $"held until its valør date {S.NextActionAt:O}" : "accepted");
+        await Save();
+
+        // The message is stored and its wake-up is durable; deliver now without holding up the sender.
+        if (S.NextActionAt <= now) this.AsReference<IMessageGrain>().WakeUp().Ignore();
+        return new SubmitResult(Uuid, SubmitOutcome.Accepted, S.Status);
+    }
+
+    public async Task WakeUp()
+    {
+        if (S.Message is null || IsFinal) return;
+        await Advance();
+        await Save();
+    }
+
+    public async Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt)
+    {
+        if (S.Message is null) return ReceiptOutcome.UnknownMessage;
+        if (IsFinal) return ReceiptOutcome.Duplicate;
+        var attempt = S.Attempts.LastOrDefault();
+        if (attempt is null) return ReceiptOutcome.UnknownMessage;
+
+        var now = time.GetUtcNow();
+        var outcome = ReceiptOutcome.Applied;
+        if (S.Status != MessageStatus.AwaitingReceipt)
+        {
+            // The attempt it answers already counted as failed.
+            if (attempt.Outcome is AttemptOutcome.Negative or AttemptOutcome.Virus && !receipt.Positive && !receipt.ReportsVirus)
+                return ReceiptOutcome.Duplicate;
+            outcome = ReceiptOutcome.Late;
+            Record(MessageEventKind.LateReceipt, receipt.Positive ? "a positive receipt after the attempt had timed out" : $"a late negative receipt: {receipt.ErrorCode} {receipt.ErrorText}", attempt.ReceiverSystemId);
+            if (!receipt.Positive && !receipt.ReportsVirus)
+            {
+                await Save();
+                return outcome;
+            }
+        }
+
+        if (receipt.Positive)
+        {
+            Complete(attempt, AttemptOutcome.Positive, now);
+            S.Status = MessageStatus.Delivered;
+            S.NextActionAt = null;
+            Record(MessageEventKind.ReceiptPositive, "delivered: positive business receipt", attempt.ReceiverSystemId);
+            await SystemOf(attempt).RecordOutcome(new DeliveryOutcome(Uuid, DeliveryOutcomeKind.Positive, now));
+        }
+        else if (receipt.ReportsVirus)
+        {
+            Complete(attempt, AttemptOutcome.Virus, now, receipt.ErrorCode, receipt.ErrorText);
+            S.Status = MessageStatus.Stopped;
+            S.NextActionAt = null;
+            (S.ErrorCode, S.ErrorText) = (receipt.ErrorCode, receipt.ErrorText ?? "the receiver system found a virus");
+            Record(MessageEventKind.StoppedForVirus, "the receiver system reported a virus: the resend flow stops", attempt.ReceiverSystemId);
+            Record(MessageEventKind.SenderNotified, $"sender {S.Message.Header.Sender.SenderId} told: not delivered, virus found");
+            await SystemOf(attempt).RecordOutcome(new DeliveryOutcome(Uuid, DeliveryOutcomeKind.Virus, now));
+        }
+        else
+        {
+            Complete(attempt, AttemptOutcome.Negative, now, receipt.ErrorCode, receipt.ErrorText);
+            Record(MessageEventKind.ReceiptNegative, $"negative business receipt: {receipt.ErrorCode} {receipt.ErrorText}", attempt.ReceiverSystemId);
+            await Fail(attempt, DeliveryOutcomeKind.Negative, receipt.ErrorCode ?? "NEGATIVE", receipt.ErrorText ?? "negative business receipt", now);
+            await Advance();
+        }
+        await Save();
+        return outcome;
+    }
+
+    public Task<MessageStatusView?> GetStatus() => Task.FromResult(S.Message is null ? null : new MessageStatusView(
+        Uuid, S.Status, Cvr, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
+        [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText));
+
+    /// <summary>Does everything that is due, until the message is final or must wait.</summary>
+    private async Task Advance()
+    {
+        while (!IsFinal)
+        {
+            var now = time.GetUtcNow();
+            switch (S.Status)
+            {
+                case MessageStatus.Accepted:
+                    if (now < S.NextActionAt) return;
+                    var route = await Organisation.Route(new RouteRequest(ContactPointId));
+                    Record(MessageEventKind.Routed, $"to {route.Target}: {route.Reason}", route.Target.ReceiverSystemId);
+                    await Deliver(route.Target, now);
+                    break;
+
+                case MessageStatus.AwaitingReceipt:
+                    var pending = S.Attempts[^1];
+                    var deadline = pending.PushedAt + _options.ReceiptTimeout;
+                    var wakeAt = deadline;
+                    if (S.FirstFailedAt is not null)
+                    {
+                        // Already in the resend flow: warnings and forwarding do not wait for this attempt.
+                        var decision = _flow.Next(Progress(attemptInFlight: true), now);
+                        if (decision.Step != ResendStep.Wait)
+                        {
+                            await Act(decision.Step, now);
+                            break;
+                        }
+                        if (decision.WaitUntil < wakeAt) wakeAt = decision.WaitUntil.Value;
+                    }
+                    if (now < deadline)
+                    {
+                        S.NextActionAt = wakeAt;
+                        return;
+                    }
+                    Complete(pending, AttemptOutcome.NoReceipt, now, "NO_RECEIPT", "no business receipt before the deadline");
+                    Record(MessageEventKind.ReceiptMissing, $"no receipt within {_options.ReceiptTimeout}", pending.ReceiverSystemId);
+                    await Fail(pending, DeliveryOutcomeKind.NoReceipt, "NO_RECEIPT", "no business receipt before the deadline", now);
+                    break;
+
+                case MessageStatus.Failing:
+                    var next = _flow.Next(Progress(attemptInFlight: false), now);
+                    if (next.Step == ResendStep.Wait)
+                    {
+                        S.NextActionAt = next.WaitUntil;
+                        return;
+                    }
+                    await Act(next.Step, now);
+                    break;
+            }
+        }
+        S.NextActionAt = null;
+    }
+
+    private async Task Act(ResendStep step, DateTimeOffset now)
+    {
+        var failing = S.Target!.ReceiverSystemId!;
+        switch (step)
+        {
+            case ResendStep.FirstWarning:
+                await SystemOf(failing).NotifyContacts(new ContactNotice(ContactNoticeKind.FirstWarning, Uuid, now, LastError()));
+                S.FirstWarningSent = true;
+                Record(MessageEventKind.FirstWarningSent, "day 2: the receiver system's contacts were warned by e-mail", failing);
+                break;
+
+            case ResendStep.SecondWarning:
+                await SystemOf(failing).NotifyContacts(new ContactNotice(ContactNoticeKind.SecondWarning, Uuid, now, LastError()));
+                S.SecondWarningSent = true;
+                Record(MessageEventKind.SecondWarningSent, "day 5: the receiver system's contacts were warned again", failing);
+                break;
+
+            case ResendStep.Forward:
+                if (S.Status == MessageStatus.AwaitingReceipt)
+                {
+                    var abandoned = S.Attempts[^1];
+                    Complete(abandoned, AttemptOutcome.NoReceipt, now, "NO_RECEIPT", "no receipt before the message was forwarded");
+                    await SystemOf(abandoned).RecordOutcome(new DeliveryOutcome(Uuid, DeliveryOutcomeKind.NoReceipt, now));
+                }
+                var route = await Organisation.Route(new RouteRequest(ContactPointId, ForwardFromSystemId: failing));
+                await SystemOf(failing).NotifyContacts(new ContactNotice(ContactNoticeKind.Forwarded, Uuid, now, $"fremsendt til {Danish(route.Target)}"));
+                Record(MessageEventKind.Forwarded, $"day 7: forwarded to {route.Target}: {route.Reason}", failing);
+                S.ForwardedFrom = failing;
+                await Deliver(route.Target, now);
+                break;
+
+            case ResendStep.Retry:
+                // A system deactivated meanwhile gets no more attempts: its mail goes where routing now says.
+                var reroute = await Organisation.Route(new RouteRequest(ContactPointId, S.ForwardedFrom));
+                if (reroute.Target.ReceiverSystemId != failing)
+                {
+                    Record(MessageEventKind.Rerouted, $"to {reroute.Target}: {reroute.Reason}", failing);
+                    await Deliver(reroute.Target, now);
+                }
+                else await Push(reroute.Target, now);
+                break;
+        }
+    }
+
+    /// <summary>Starts delivery to a new target: the resend flow starts afresh there.</summary>
+    private async Task Deliver(DeliveryTarget target, DateTimeOffset now)
+    {
+        S.Target = target;
+        S.FirstFailedAt = null;
+        S.FirstWarningSent = S.SecondWarningSent = false;
+        if (target.Kind == DeliveryTargetKind.VirkMailbox)
+        {
+            await Organisation.DeliverToVirk(new VirkMailItem(Uuid, now, ContactPointId, S.History[^1].Detail));
+            S.Status = MessageStatus.DeliveredToVirk;
+            S.NextActionAt = null;
+            Record(MessageEventKind.DeliveredToVirk, "delivered to the organisation's Virk mailbox");
+            return;
+        }
+        await Push(target, now);
+    }
+
+    private async Task Push(DeliveryTarget target, DateTimeOffset now)
+    {
+        var attempt = new DeliveryAttempt(S.Attempts.Count + 1, target.ReceiverSystemId!, now);
+        S.Attempts.Add(attempt);
+        var result = await receiverSystems.Push(target.Endpoint!, new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!), _options.PushTimeout);
+        if (result.Accepted)
+        {
+            S.Status = MessageStatus.AwaitingReceipt;
+            Record(MessageEventKind.Pushed, $"attempt {attempt.Number} pushed; awaiting the business receipt", attempt.ReceiverSystemId);
+            return;
+        }
+        Complete(attempt, AttemptOutcome.TransportError, now, result.ErrorCode, result.ErrorText);
+        Record(MessageEventKind.PushFailed, $"attempt {attempt.Number}: {result.ErrorText}", attempt.ReceiverSystemId);
+        await Fail(S.Attempts[^1], DeliveryOutcomeKind.TransportError, result.ErrorCode!, result.ErrorText!, now);
+    }
+
+    private async Task Fail(DeliveryAttempt attempt, DeliveryOutcomeKind kind, string code, string text, DateTimeOffset now)
+    {
+        S.Status = MessageStatus.Failing;
+        S.FirstFailedAt ??= now;
+        (S.ErrorCode, S.ErrorText) = (code, text);
+        log.LogInformation("Message {MessageUuid} failed at {ReceiverSystem}: {Code}", Uuid, attempt.ReceiverSystemId, code);
+        await SystemOf(attempt).RecordOutcome(new DeliveryOutcome(Uuid, kind, now));
+    }
+
+    private ResendProgress Progress(bool attemptInFlight) =>
+        new(S.FirstFailedAt!.Value, S.Attempts[^1].PushedAt, S.FirstWarningSent, S.SecondWarningSent, attemptInFlight);
+
+    private void Complete(DeliveryAttempt attempt, AttemptOutcome outcome, DateTimeOffset now, string? code = null, string? text = null)
+    {
+        var index = S.Attempts.IndexOf(attempt);
+        S.Attempts[index] = attempt with { Outcome = outcome, CompletedAt = now, ErrorCode = code, ErrorText = text };
+    }
+
+    private void Record(MessageEventKind kind, string detail, string? receiverSystemId = null) =>
+        S.History.Add(new MessageEvent(time.GetUtcNow(), kind, detail, receiverSystemId));
+
+    private string LastError() => $"seneste fejl: {S.ErrorCode} {S.ErrorText}";
+
+    private static string Danish(DeliveryTarget target) =>
+        target.Kind == DeliveryTargetKind.VirkMailbox ? "Virk-postkassen" : $"primærmodtagersystemet {target.ReceiverSystemId}";
+
+    /// <summary>Schedules the next wake-up before storing the state that needs it: a crash in between repeats a step
+    /// (every step is idempotent) but never strands a message without a wake-up.</summary>
+    private async Task Save()
+    {
+        if (S.NextActionAt is { } due && due != S.ScheduledWakeUp)
+        {
+            await wakeUps.Schedule(this.GetGrainId(), due);
+            S.ScheduledWakeUp = due;
+        }
+        await state.WriteStateAsync();
+        // A message with its final state needs no activation; a status query reads it back from storage.
+        if (IsFinal) DeactivateOnIdle();
+    }
+
+    private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(Cvr);
+    private IReceiverSystemGrain SystemOf(DeliveryAttempt attempt) => SystemOf(attempt.ReceiverSystemId);
+    private IReceiverSystemGrain SystemOf(string systemId) => GrainFactory.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(Cvr, systemId));
+
+    private static string Fingerprint(Message message) =>
+        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(message, PlatformJson.Options)));
+}

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using DigitalPost.Contracts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DigitalPost.LoadGen.Receivers;
+
+/// <summary>How a simulated receiver system answers a push.</summary>
+public enum ReceiverProfile
+{
+    /// <summary>202, then a positive business receipt.</summary>
+    Healthy,
+    /// <summary>202, then a negative receipt (invalid message).</summary>
+    Negative,
+    /// <summary>202, then a share of negative receipts (<see cref="ReceiverSimulator.FlakyShare"/>), the rest positive.</summary>
+    Flaky,
+    /// <summary>202, then a negative receipt reporting a virus.</summary>
+    Virus,
+    /// <summary>202, and no receipt ever.</summary>
+    NoReceipt,
+    /// <summary>503 for every push: the system is down.</summary>
+    Dead,
+    /// <summary>202 after a delay (<see cref="ReceiverSimulator.SlowDelay"/>), then a positive receipt.</summary>
+    Slow,
+}
+
+public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At);
+
+/// <summary>Receiver systems on loopback, one path each (<c>/systems/{name}</c>), answering pushes as their profile
+/// says and posting business receipts back to the platform. Profiles can be switched while it runs.</summary>
+public sealed class ReceiverSimulator : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ReceiverProfile> _profiles = new();
+    private readonly ConcurrentDictionary<Guid, bool> _poisoned = new();
+    private readonly ConcurrentQueue<ReceivedPush> _pushes = new();
+    private readonly HttpClient _platform;
+    private readonly WebApplication _app;
+    private int _receiptsInFlight;
+
+    private ReceiverSimulator(Uri platformUrl, string listenUrl, ILoggerProvider? logging)
+    {
+        _platform = new HttpClient { BaseAddress = platformUrl };
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(listenUrl);
+        builder.Logging.ClearProviders();
+        if (logging is not null) builder.Logging.AddProvider(logging);
+        builder.Services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
+        _app = builder.Build();
+        _app.MapPost("/systems/{name}", Receive);
+        _app.MapPut("/systems/{name}/profile/{profile}", (string name, ReceiverProfile profile) =>
+        {
+            SetProfile(name, profile);
+            return Results.NoContent();
+        });
+    }
+
+    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null)
+    {
+        var simulator = new ReceiverSimulator(platformUrl, listenUrl, logging);
+        await simulator._app.StartAsync();
+        return simulator;
+    }
+
+    public Uri BaseUrl => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public Uri EndpointOf(string system) => new(BaseUrl, $"/systems/{system}");
+
+    public double FlakyShare { get; set; } = 0.2;
+
+    public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    public IReadOnlyCollection<ReceivedPush> Pushes => _pushes;
+
+    /// <summary>Receipts accepted for posting but not yet answered by the platform.</summary>
+    public int ReceiptsInFlight => Volatile.Read(ref _receiptsInFlight);
+
+    public void SetProfile(string system, ReceiverProfile profile) => _profiles[system] = profile;
+
+    /// <summary>This message gets a negative receipt from every system, whatever its profile.</summary>
+    public void Poison(Guid messageUuid) => _poisoned[messageUuid] = true;
+
+    private async Task<IResult> Receive(string name, PushEnvelope envelope, HttpContext context)
+    {
+        var profile = _profiles.GetValueOrDefault(name, ReceiverProfile.Healthy);
+        if (profile == ReceiverProfile.Dead) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        if (profile == ReceiverProfile.Slow) await Task.Delay(SlowDelay);
+        _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow));
+
+        var receipt = _poisoned.ContainsKey(envelope.MessageUuid)
+            ? Negative(envelope.MessageUuid)
+            : profile switch
+            {
+                ReceiverProfile.Negative => Negative(envelope.MessageUuid),
+                ReceiverProfile.Flaky when Random.Shared.NextDouble() < FlakyShare => Negative(envelope.MessageUuid),
+                ReceiverProfile.Virus => new BusinessReceipt(envelope.MessageUuid, false, BusinessReceipt.VirusErrorCode, "virus found in the main document"),
+                ReceiverProfile.NoReceipt => null,
+                _ => new BusinessReceipt(envelope.MessageUuid, true),
+            };
+        if (receipt is not null)
+        {
+            // Count it before answering, so that "nothing in flight" means every receipt has been handled.
+            Interlocked.Increment(ref _receiptsInFlight);
+            context.Response.OnCompleted(() => PostReceipt(receipt));
+        }
+        return Results.Accepted();
+    }
+
+    private static BusinessReceipt Negative(Guid uuid) => new(uuid, false, "INVALID_MESSAGE", "the message could not be processed");
+
+    private async Task PostReceipt(BusinessReceipt receipt)
+    {
+        try
+        {
+            for (var attempt = 1; attempt <= 5; attempt++)
+            {
+                try
+                {
+                    using var response = await _platform.PostAsJsonAsync("/api/receipts", receipt, PlatformJson.Options);
+                    if ((int)response.StatusCode < 500) return;
+                }
+                catch (HttpRequestException) { }
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _receiptsInFlight);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _platform.Dispose();
+    }
+}

@@ -1,0 +1,70 @@
+using DigitalPost.Contracts;
+using DigitalPost.Domain;
+using DigitalPost.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace DigitalPost.Silo;
+
+public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false);
+
+public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
+
+public sealed record OperationsView(ScheduleCounts WakeUps, OutboxStatus EmailOutbox);
+
+/// <summary>The platform's HTTP API: operators register organisations, receiver systems and contact points; senders
+/// submit messages and follow them; receiver systems post their business receipts.</summary>
+public static class Api
+{
+    public static IEndpointRouteBuilder MapDigitalPostApi(this IEndpointRouteBuilder app)
+    {
+        app.MapOrganisationApi();
+        app.MapMessageApi();
+        app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps) =>
+            new OperationsView(await wakeUps.Counts(), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus()));
+        return app;
+    }
+
+    private static void MapOrganisationApi(this IEndpointRouteBuilder app)
+    {
+        var organisations = app.MapGroup("/api/organisations/{cvr}");
+        organisations.MapPut("", (string cvr, OrganisationRegistration body, IGrainFactory grains) =>
+            grains.GetGrain<IOrganisationGrain>(cvr).Register(body));
+        organisations.MapGet("", async (string cvr, IGrainFactory grains) =>
+            await grains.GetGrain<IOrganisationGrain>(cvr).GetView() is { } view ? Results.Ok(view) : Results.NotFound());
+        organisations.MapPut("/receiver-systems/{systemId}", (string cvr, string systemId, ReceiverSystemBody body, IGrainFactory grains) =>
+            grains.GetGrain<IOrganisationGrain>(cvr).UpsertReceiverSystem(
+                new ReceiverSystemRegistration(systemId, body.Endpoint, body.TechnicalContact, body.BusinessContact, body.IsPrimary)));
+        organisations.MapGet("/receiver-systems/{systemId}", (string cvr, string systemId, IGrainFactory grains) =>
+            grains.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(cvr, systemId)).GetStatus());
+        organisations.MapPost("/receiver-systems/{systemId}/reactivate", (string cvr, string systemId, IGrainFactory grains) =>
+            grains.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(cvr, systemId)).Reactivate());
+        organisations.MapPut("/contact-points/{contactPointId}", (string cvr, string contactPointId, ContactPointBody body, IGrainFactory grains) =>
+            grains.GetGrain<IOrganisationGrain>(cvr).UpsertContactPoint(
+                new ContactPoint(contactPointId, body.Name, body.ReceiverSystemId, body.VisibleToCitizens, body.VisibleToAuthorities)));
+        organisations.MapGet("/virk-mailbox", (string cvr, IGrainFactory grains) =>
+            grains.GetGrain<IOrganisationGrain>(cvr).GetVirkMailbox());
+    }
+
+    private static void MapMessageApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/messages", async (Message message, IGrainFactory grains, TimeProvider time, IOptions<ResendFlowOptions> options) =>
+        {
+            var errors = MessageRules.Validate(message, time.GetUtcNow(), options.Value);
+            if (errors.Count > 0) throw new ValidationException(errors);
+            var result = await grains.GetGrain<IMessageGrain>(message.Header.MessageUuid).Submit(message);
+            return result.Outcome switch
+            {
+                SubmitOutcome.Accepted => Results.Accepted($"/api/messages/{result.MessageUuid}", result),
+                SubmitOutcome.Duplicate => Results.Ok(result),
+                _ => Results.Conflict(result),
+            };
+        });
+        app.MapGet("/api/messages/{messageUuid:guid}", async (Guid messageUuid, IGrainFactory grains) =>
+            await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status ? Results.Ok(status) : Results.NotFound());
+        app.MapPost("/api/receipts", async (BusinessReceipt receipt, IGrainFactory grains) =>
+        {
+            var outcome = await grains.GetGrain<IMessageGrain>(receipt.MessageUuid).ReceiveReceipt(receipt);
+            return outcome == ReceiptOutcome.UnknownMessage ? Results.NotFound(new { outcome }) : Results.Ok(new { outcome });
+        });
+    }
+}

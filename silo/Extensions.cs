@@ -1,0 +1,108 @@
+using DigitalPost.Contracts;
+using DigitalPost.Infrastructure;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using System.Text.Json;
+
+namespace DigitalPost.Silo;
+
+public static class SiloExtensions
+{
+    /// <summary>The embedded default: one silo, localhost clustering, in-memory storage and reminders. Not durable:
+    /// a restart forgets everything.</summary>
+    public static WebApplicationBuilder AddDigitalPostSilo(this WebApplicationBuilder builder)
+    {
+        var orleans = builder.Configuration.GetSection("Orleans");
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(
+                siloPort: orleans.GetValue("SiloPort", 11111),
+                gatewayPort: orleans.GetValue("GatewayPort", 30000),
+                serviceId: orleans.GetValue("ServiceId", "digitalpost")!,
+                clusterId: orleans.GetValue("ClusterId", "digitalpost")!);
+            silo.AddDigitalPostPlatform(builder.Configuration);
+            silo.AddDashboard();
+        });
+        builder.Services.AddDigitalPostApi();
+        builder.Services.AddHealthChecks()
+            .AddCheck<LocalSiloHealthCheck>("silo")
+            .AddCheck<EmailOutboxHealthCheck>("email-outbox");
+        return builder;
+    }
+
+    /// <summary>What every silo of the platform runs, whatever hosts it (the silo process or a test cluster).</summary>
+    public static ISiloBuilder AddDigitalPostPlatform(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.AddMemoryGrainStorage(StorageNames.Platform);
+        silo.UseInMemoryReminderService();
+        silo.Services.AddDigitalPostGrains(configuration);
+        return silo;
+    }
+
+    /// <summary>The HTTP API's services: JSON as the platform writes it, and errors as problem details.</summary>
+    public static IServiceCollection AddDigitalPostApi(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
+        services.AddProblemDetails();
+        services.TryAddSingleton<WakeUps>();
+        return services;
+    }
+
+    public static WebApplication MapDigitalPost(this WebApplication app)
+    {
+        app.UseDigitalPostErrors();
+        app.MapDigitalPostApi();
+        app.MapOrleansDashboard("/dashboard");
+        app.MapHealthChecks("/health", new() { ResponseWriter = WriteHealth });
+        return app;
+    }
+
+    /// <summary>Turns a rule broken inside a grain into a 400 that names each field, not a 500.</summary>
+    public static IApplicationBuilder UseDigitalPostErrors(this IApplicationBuilder app) =>
+        app.UseExceptionHandler(errors => errors.Run(async context =>
+        {
+            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            if (exception is Domain.ValidationException invalid)
+            {
+                await Results.ValidationProblem(invalid.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()))
+                    .ExecuteAsync(context);
+                return;
+            }
+            await Results.Problem(title: "The platform failed to handle the request", statusCode: 500).ExecuteAsync(context);
+        }));
+
+    private static Task WriteHealth(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description }),
+        }, PlatformJson.Options));
+    }
+}
+
+/// <summary>Healthy while the local silo is an active member of its cluster.</summary>
+public sealed class LocalSiloHealthCheck(ISiloStatusOracle oracle) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(oracle.CurrentStatus == SiloStatus.Active
+            ? HealthCheckResult.Healthy($"silo {oracle.SiloName} is active")
+            : HealthCheckResult.Unhealthy($"silo {oracle.SiloName} is {oracle.CurrentStatus}"));
+}
+
+/// <summary>Degraded while e-mails to receiver systems' contacts are failing to go out.</summary>
+public sealed class EmailOutboxHealthCheck(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var outbox = await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus();
+        var description = $"{outbox.Pending} pending, {outbox.Sent} sent";
+        return outbox.LastError is null
+            ? HealthCheckResult.Healthy(description)
+            : HealthCheckResult.Degraded($"{description}; last error {outbox.LastError}");
+    }
+}

@@ -1,0 +1,202 @@
+using System.Net;
+using System.Net.Http.Json;
+using DigitalPost.Contracts;
+using DigitalPost.Domain;
+using DigitalPost.Infrastructure;
+using DigitalPost.LoadGen.Receivers;
+using DigitalPost.Silo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+
+namespace DigitalPost.Tests.Support;
+
+/// <summary>One silo (TestingHost) on a fake clock, the platform's HTTP API on loopback in front of it, simulated
+/// receiver systems on loopback, and an SMTP server on loopback. Shared by the tests of a collection; each test uses
+/// organisations of its own.</summary>
+public sealed class PlatformFixture : IAsyncLifetime
+{
+    public static readonly DateTimeOffset Start = new(2026, 1, 5, 8, 0, 0, TimeSpan.Zero);
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromHours(6);
+    public static readonly TimeSpan ReceiptTimeout = TimeSpan.FromMinutes(15);
+    private static int _nextCvr = 1_000_000;
+
+    public FakeTimeProvider Time { get; } = new(Start);
+    public SmtpSink Smtp { get; } = new();
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public IClusterClient Client => Cluster.Client;
+    public HttpClient Http { get; private set; } = null!;
+    public ReceiverSimulator Receivers { get; private set; } = null!;
+    public ResendFlowOptions Flow { get; private set; } = null!;
+    private WebApplication _api = null!;
+    private WakeUps _wakeUps = null!;
+
+    public IConfiguration Configuration(DeactivationPolicy policy = DeactivationPolicy.Current) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["ResendFlow:RetryInterval"] = RetryInterval.ToString(),
+        ["ResendFlow:ReceiptTimeout"] = ReceiptTimeout.ToString(),
+        ["ResendFlow:DeactivationPolicy"] = policy.ToString(),
+        ["ResendFlow:PushTimeout"] = "00:00:05",
+        ["Scheduler:Tick"] = "00:00:00.020",
+        ["Smtp:Host"] = "127.0.0.1",
+        ["Smtp:Port"] = Smtp.Port.ToString(),
+    }).Build();
+
+    public async Task InitializeAsync()
+    {
+        var configuration = Configuration();
+        Flow = configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
+
+        var cluster = new InProcessTestClusterBuilder(1);
+        cluster.Options.ConfigureFileLogging = false;
+        cluster.ConfigureSilo((_, silo) =>
+        {
+            silo.AddDigitalPostPlatform(configuration);
+            // The platform's clock is fake; Orleans' own (membership, messaging, timers) stays real.
+            silo.Services.AddSingleton<TimeProvider>(Time);
+            silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+            silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
+        });
+        Cluster = cluster.Build();
+        await Cluster.DeployAsync();
+        _wakeUps = new WakeUps(Client, Options.Create(new SchedulerOptions()));
+
+        var web = WebApplication.CreateSlimBuilder();
+        web.WebHost.UseUrls("http://127.0.0.1:0");
+        web.Logging.ClearProviders();
+        web.Services.AddSingleton<IGrainFactory>(Client);
+        web.Services.AddSingleton<TimeProvider>(Time);
+        web.Services.AddDigitalPostApi();
+        web.Services.Configure<ResendFlowOptions>(configuration.GetSection(ResendFlowOptions.Section));
+        _api = web.Build();
+        _api.UseDigitalPostErrors();
+        _api.MapDigitalPostApi();
+        await _api.StartAsync();
+        var apiUrl = new Uri(_api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        Http = new HttpClient { BaseAddress = apiUrl };
+        Receivers = await ReceiverSimulator.Start(apiUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Receivers.DisposeAsync();
+        await _api.DisposeAsync();
+        Http.Dispose();
+        await Cluster.DisposeAsync();
+        await Smtp.DisposeAsync();
+    }
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>Waits until every wake-up that is due has been handled and every receipt posted has been answered.</summary>
+    public async Task Settle()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var quiet = 0;
+        while (quiet < 3)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The platform did not settle at {Now:O}.");
+            var counts = await _wakeUps.Counts();
+            quiet = counts.Due == 0 && Receivers.ReceiptsInFlight == 0 ? quiet + 1 : 0;
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Moves the platform's clock to <paramref name="target"/> in steps, letting the platform catch up after each.</summary>
+    public async Task AdvanceTo(DateTimeOffset target, TimeSpan? step = null)
+    {
+        await Settle();
+        while (Now < target)
+        {
+            var next = Now + (step ?? TimeSpan.FromHours(1));
+            Time.SetUtcNow(next < target ? next : target);
+            await Settle();
+        }
+    }
+
+    public Task AdvanceBy(TimeSpan span) => AdvanceTo(Now + span);
+
+    /// <summary>A valid CVR number not used by any other test.</summary>
+    public static string NewCvr()
+    {
+        int[] weights = [2, 7, 6, 5, 4, 3, 2];
+        while (true)
+        {
+            var prefix = Interlocked.Increment(ref _nextCvr).ToString("D7");
+            var sum = prefix.Select((c, i) => (c - '0') * weights[i]).Sum();
+            var check = (11 - sum % 11) % 11;
+            if (check < 10) return prefix + check;
+        }
+    }
+
+    /// <summary>Registers an organisation with a healthy primary system "a" and a system "b" with the given profile,
+    /// each with a contact point ("cp-a", "cp-b").</summary>
+    public async Task<TestOrganisation> Organisation(ReceiverProfile b = ReceiverProfile.Healthy, ReceiverProfile a = ReceiverProfile.Healthy, DeactivationPolicy? policy = null)
+    {
+        var org = new TestOrganisation(NewCvr());
+        await Put($"/api/organisations/{org.Cvr}", new OrganisationRegistration($"Organisation {org.Cvr}", policy));
+        foreach (var (id, profile, primary) in new[] { ("a", a, true), ("b", b, false) })
+        {
+            Receivers.SetProfile(org.Simulated(id), profile);
+            await Put($"/api/organisations/{org.Cvr}/receiver-systems/{id}",
+                new ReceiverSystemBody(Receivers.EndpointOf(org.Simulated(id)), org.TechnicalContact(id), org.BusinessContact(id), primary));
+            await Put($"/api/organisations/{org.Cvr}/contact-points/cp-{id}", new ContactPointBody($"Contact point {id}", id));
+        }
+        return org;
+    }
+
+    public static Message NewMessage(string cvr, string? contactPointId, Guid? uuid = null, DateTimeOffset? valoer = null) => new(
+        new MessageHeader(uuid ?? Guid.NewGuid(), "Afgørelse om byggetilladelse", new Sender("12345674", "Testkommune"),
+            new Recipient(cvr, RecipientIdType.Cvr, contactPointId), DoNotDeliverUntilDate: valoer),
+        new MessageBody(new Document("Afgørelse", [new DocumentFile("afgoerelse.pdf", "application/pdf", "%PDF-1.7 test"u8.ToArray())])));
+
+    /// <summary>Submits a message over HTTP and returns its messageUUID once the platform answered 202.</summary>
+    public async Task<Guid> Send(string cvr, string? contactPointId, Guid? uuid = null, DateTimeOffset? valoer = null)
+    {
+        var message = NewMessage(cvr, contactPointId, uuid, valoer);
+        using var response = await Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return message.Header.MessageUuid;
+    }
+
+    public async Task<MessageStatusView> Status(Guid uuid) =>
+        await Client.GetGrain<IMessageGrain>(uuid).GetStatus() ?? throw new InvalidOperationException($"No message {uuid}.");
+
+    public Task<ReceiverSystemStatus> SystemStatus(TestOrganisation org, string id) =>
+        Client.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(org.Cvr, id)).GetStatus();
+
+    /// <summary>E-mails arrive asynchronously from the outbox: waits (in real time) until the condition holds.</summary>
+    public async Task<IReadOnlyList<ReceivedEmail>> EmailsTo(string address, int atLeast)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Smtp.To(address).Count < atLeast && DateTime.UtcNow < deadline) await Task.Delay(20);
+        return Smtp.To(address);
+    }
+
+    public async Task Put<T>(string path, T body)
+    {
+        using var response = await Http.PutAsJsonAsync(path, body, PlatformJson.Options);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
+
+public sealed record TestOrganisation(string Cvr)
+{
+    public string Simulated(string systemId) => $"{Cvr}-{systemId}";
+    public string TechnicalContact(string systemId) => $"drift-{systemId}-{Cvr}@example.dk";
+    public string BusinessContact(string systemId) => $"forretning-{systemId}-{Cvr}@example.dk";
+}
+
+[CollectionDefinition(Name)]
+public sealed class PlatformCollection : ICollectionFixture<PlatformFixture>
+{
+    public const string Name = "platform";
+}
