@@ -11,26 +11,20 @@ public sealed class CoalescingWriter(Func<Task> write)
     /// <summary>Completes once a write that began after this call has finished.</summary>
     public Task SaveAsync()
     {
-        if (_running is null)
-        {
-            _running = Run();
-            return _running;
-        }
+        // Completion is checked rather than fields cleared on the way out, so a write that completes synchronously
+        // leaves nothing stale behind.
+        if (_running is not { IsCompleted: false }) return _running = Run();
         return _next ??= After(_running);
     }
 
-    private async Task Run()
-    {
-        try { await write(); }
-        finally { _running = null; }
-    }
+    private async Task Run() => await write();
 
     private async Task After(Task previous)
     {
         try { await previous; }
         catch { /* the caller of that write saw its failure; this write stands on its own */ }
+        // From here on the write below may not cover later changes: they need a write of their own.
         _next = null;
-        _running = Run();
-        await _running;
+        await (_running = Run());
     }
 }

@@ -36,7 +36,7 @@ public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, 
 public sealed class ReceiverSimulator : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ReceiverProfile> _profiles = new();
-    private readonly ConcurrentDictionary<Guid, bool> _poisoned = new();
+    private readonly ConcurrentDictionary<Guid, string?> _poisoned = new();
     private readonly ConcurrentQueue<ReceivedPush> _pushes = new();
     private readonly HttpClient _platform;
     private readonly WebApplication _app;
@@ -81,8 +81,8 @@ public sealed class ReceiverSimulator : IAsyncDisposable
 
     public void SetProfile(string system, ReceiverProfile profile) => _profiles[system] = profile;
 
-    /// <summary>This message gets a negative receipt from every system, whatever its profile.</summary>
-    public void Poison(Guid messageUuid) => _poisoned[messageUuid] = true;
+    /// <summary>This message gets a negative receipt, whatever the profile: from the named system, or from all.</summary>
+    public void Poison(Guid messageUuid, string? system = null) => _poisoned[messageUuid] = system;
 
     private async Task<IResult> Receive(string name, PushEnvelope envelope, HttpContext context)
     {
@@ -91,7 +91,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         if (profile == ReceiverProfile.Slow) await Task.Delay(SlowDelay);
         _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow));
 
-        var receipt = _poisoned.ContainsKey(envelope.MessageUuid)
+        var receipt = _poisoned.TryGetValue(envelope.MessageUuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == name)
             ? Negative(envelope.MessageUuid)
             : profile switch
             {

@@ -1,0 +1,198 @@
+using System.Net.Http.Json;
+using DigitalPost.Contracts;
+using DigitalPost.LoadGen.Receivers;
+using DigitalPost.Tests.Support;
+
+namespace DigitalPost.Tests.Flow;
+
+/// <summary>The resend flow of release 49.0 (SPEC section 3), played on a fake clock against receiver systems on
+/// loopback and an SMTP server on loopback.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class ResendFlowTests(PlatformFixture platform)
+{
+    private static readonly TimeSpan Day = TimeSpan.FromDays(1);
+
+    [Fact]
+    public async Task A_failing_message_retries_warns_on_day_2_and_day_5_and_is_forwarded_to_the_primary_on_day_7()
+    {
+        var org = await platform.Organisation(b: ReceiverProfile.Negative);
+        var uuid = await platform.Send(org.Cvr, "cp-b");
+        await platform.Settle();
+        var firstFailed = (await platform.Status(uuid)).FirstFailedAt!.Value;
+        var technical = org.TechnicalContact("b");
+        var business = org.BusinessContact("b");
+
+        await platform.AdvanceTo(firstFailed + 2 * Day - TimeSpan.FromMinutes(1));
+        var dayTwoEve = await platform.Status(uuid);
+        Assert.Equal(MessageStatus.Failing, dayTwoEve.Status);
+        Assert.Equal(1 + (int)((2 * Day - TimeSpan.FromMinutes(1)) / PlatformFixture.RetryInterval), dayTwoEve.Attempts.Count);
+        Assert.All(dayTwoEve.Attempts, a => Assert.Equal("b", a.ReceiverSystemId));
+        Assert.Empty(platform.Smtp.To(technical));
+
+        await platform.AdvanceTo(firstFailed + 2 * Day);
+        var dayTwo = Assert.Single(await platform.EmailsTo(technical, 1));
+        Assert.Contains("dag 2", dayTwo.Subject);
+        Assert.Contains(uuid.ToString(), dayTwo.Body);
+        Assert.Equal([technical, business], dayTwo.Recipients);
+
+        await platform.AdvanceTo(firstFailed + 5 * Day - TimeSpan.FromMinutes(1));
+        Assert.Single(platform.Smtp.To(technical));
+        await platform.AdvanceTo(firstFailed + 5 * Day);
+        var emails = await platform.EmailsTo(technical, 2);
+        Assert.Contains("dag 5", emails[1].Subject);
+
+        await platform.AdvanceTo(firstFailed + 7 * Day - TimeSpan.FromMinutes(1));
+        Assert.Equal("b", (await platform.Status(uuid)).CurrentTarget?.ReceiverSystemId);
+        await platform.AdvanceTo(firstFailed + 7 * Day);
+
+        var forwarded = await platform.Status(uuid);
+        Assert.Equal(MessageStatus.Delivered, forwarded.Status);
+        Assert.Equal("a", forwarded.CurrentTarget?.ReceiverSystemId);
+        Assert.Equal(AttemptOutcome.Positive, forwarded.Attempts[^1].Outcome);
+        Assert.Contains(forwarded.History, e => e.Kind == MessageEventKind.Forwarded && e.ReceiverSystemId == "b");
+        Assert.Contains(platform.Receivers.Pushes, p => p.MessageUuid == uuid && p.System == org.Simulated("a"));
+        Assert.Contains(await platform.EmailsTo(technical, 3), e => e.Subject.Contains("dag 7") && e.Body.Contains(uuid.ToString()));
+        Assert.Contains(await platform.EmailsTo(business, 3), e => e.Subject.Contains("dag 7"));
+    }
+
+    [Fact]
+    public async Task A_message_failing_at_the_primary_is_forwarded_to_the_Virk_mailbox_on_day_7()
+    {
+        var org = await platform.Organisation(a: ReceiverProfile.Negative);
+        var uuid = await platform.Send(org.Cvr, contactPointId: null);
+        await platform.Settle();
+        var firstFailed = (await platform.Status(uuid)).FirstFailedAt!.Value;
+
+        await platform.AdvanceTo(firstFailed + 7 * Day);
+
+        var status = await platform.Status(uuid);
+        Assert.Equal(MessageStatus.DeliveredToVirk, status.Status);
+        Assert.Equal(DeliveryTargetKind.VirkMailbox, status.CurrentTarget?.Kind);
+        var virk = await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).GetVirkMailbox();
+        Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
+        Assert.Contains(await platform.EmailsTo(org.TechnicalContact("a"), 3), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
+    }
+
+    [Fact]
+    public async Task One_positive_receipt_in_7_days_keeps_a_system_active_while_its_failing_messages_are_forwarded()
+    {
+        var org = await platform.Organisation();
+        var poisoned = Guid.NewGuid();
+        platform.Receivers.Poison(poisoned);
+        await platform.Send(org.Cvr, "cp-b", poisoned);
+        await platform.Settle();
+        var firstFailed = (await platform.Status(poisoned)).FirstFailedAt!.Value;
+
+        await platform.AdvanceTo(firstFailed + 3 * Day);
+        var healthy = await platform.Send(org.Cvr, "cp-b");
+        await platform.AdvanceTo(firstFailed + 7 * Day + TimeSpan.FromHours(1));
+
+        var system = await platform.SystemStatus(org, "b");
+        Assert.True(system.Active);
+        Assert.Equal(MessageStatus.Delivered, (await platform.Status(healthy)).Status);
+        var forwarded = await platform.Status(poisoned);
+        Assert.Contains(forwarded.History, e => e.Kind == MessageEventKind.Forwarded);
+        Assert.Equal("a", forwarded.CurrentTarget?.ReceiverSystemId);
+        Assert.DoesNotContain(platform.Smtp.To(org.TechnicalContact("b")), e => e.Subject.Contains("deaktiveret"));
+
+        var later = await platform.Send(org.Cvr, "cp-b");
+        await platform.Settle();
+        var laterStatus = await platform.Status(later);
+        Assert.Equal(MessageStatus.Delivered, laterStatus.Status);
+        Assert.Equal("b", laterStatus.CurrentTarget?.ReceiverSystemId);
+    }
+
+    [Fact]
+    public async Task Seven_days_of_failed_attempts_deactivate_a_system_and_its_later_mail_goes_to_the_primary()
+    {
+        var org = await platform.Organisation(b: ReceiverProfile.Negative);
+        var first = await platform.Send(org.Cvr, "cp-b");
+        await platform.Settle();
+        var firstFailed = (await platform.Status(first)).FirstFailedAt!.Value;
+        await platform.AdvanceTo(firstFailed + 3 * Day);
+        await platform.Send(org.Cvr, "cp-b");
+
+        await platform.AdvanceTo(firstFailed + 7 * Day - TimeSpan.FromMinutes(1));
+        Assert.True((await platform.SystemStatus(org, "b")).Active);
+
+        await platform.AdvanceTo(firstFailed + 7 * Day);
+        var system = await platform.SystemStatus(org, "b");
+        Assert.False(system.Active);
+        Assert.Equal(0, system.PositivesInWindow);
+        Assert.Contains(await platform.EmailsTo(org.TechnicalContact("b"), 4), e => e.Subject.Contains("deaktiveret"));
+        Assert.Contains(await platform.EmailsTo(org.BusinessContact("b"), 4), e => e.Subject.Contains("deaktiveret"));
+
+        var later = await platform.Send(org.Cvr, "cp-b");
+        await platform.Settle();
+        var status = await platform.Status(later);
+        Assert.Equal(MessageStatus.Delivered, status.Status);
+        Assert.Equal("a", status.CurrentTarget?.ReceiverSystemId);
+        Assert.Contains("deactivated", status.History.Single(e => e.Kind == MessageEventKind.Routed).Detail);
+        Assert.DoesNotContain(platform.Receivers.Pushes, p => p.MessageUuid == later && p.System == org.Simulated("b"));
+    }
+
+    [Fact]
+    public async Task A_virus_receipt_stops_the_flow_without_deactivating_the_system()
+    {
+        var org = await platform.Organisation(b: ReceiverProfile.Virus);
+        var uuid = await platform.Send(org.Cvr, "cp-b");
+        await platform.Settle();
+
+        await platform.AdvanceBy(8 * Day);
+
+        var status = await platform.Status(uuid);
+        Assert.Equal(MessageStatus.Stopped, status.Status);
+        Assert.Equal(BusinessReceipt.VirusErrorCode, status.ErrorCode);
+        Assert.Equal(AttemptOutcome.Virus, Assert.Single(status.Attempts).Outcome);
+        Assert.Contains(status.History, e => e.Kind == MessageEventKind.SenderNotified);
+        Assert.DoesNotContain(status.History, e => e.Kind == MessageEventKind.Forwarded);
+        Assert.True((await platform.SystemStatus(org, "b")).Active);
+        Assert.Empty(platform.Smtp.To(org.TechnicalContact("b")));
+    }
+
+    [Fact]
+    public async Task The_pre_49_policy_deactivates_where_the_current_policy_does_not_on_the_same_traffic()
+    {
+        var current = await platform.Organisation();
+        var old = await platform.Organisation(policy: DeactivationPolicy.Pre49);
+        var results = new Dictionary<TestOrganisation, List<Guid>> { [current] = [], [old] = [] };
+        foreach (var org in new[] { current, old })
+        {
+            var poisoned = Guid.NewGuid();
+            platform.Receivers.Poison(poisoned, org.Simulated("b"));
+            results[org].Add(await platform.Send(org.Cvr, "cp-b", poisoned));
+            results[org].Add(await platform.Send(org.Cvr, "cp-b"));
+        }
+        await platform.AdvanceBy(2 * Day);
+        foreach (var org in new[] { current, old }) results[org].Add(await platform.Send(org.Cvr, "cp-b"));
+        await platform.Settle();
+
+        Assert.True((await platform.SystemStatus(current, "b")).Active);
+        Assert.False((await platform.SystemStatus(old, "b")).Active);
+        Assert.Equal("b", (await platform.Status(results[current][2])).CurrentTarget?.ReceiverSystemId);
+        Assert.Equal("a", (await platform.Status(results[old][2])).CurrentTarget?.ReceiverSystemId);
+        Assert.Contains(await platform.EmailsTo(old.TechnicalContact("b"), 1), e => e.Subject.Contains("deaktiveret"));
+    }
+
+    [Fact]
+    public async Task A_deactivated_system_can_be_reactivated_and_receives_its_mail_again()
+    {
+        var org = await platform.Organisation(policy: DeactivationPolicy.Pre49);
+        var poisoned = Guid.NewGuid();
+        platform.Receivers.Poison(poisoned);
+        await platform.Send(org.Cvr, "cp-b", poisoned);
+        await platform.Settle();
+        Assert.False((await platform.SystemStatus(org, "b")).Active);
+
+        using var response = await platform.Http.PostAsync($"/api/organisations/{org.Cvr}/receiver-systems/b/reactivate", null);
+        response.EnsureSuccessStatusCode();
+        Assert.True((await response.Content.ReadFromJsonAsync<ReceiverSystemStatus>(PlatformJson.Options))!.Active);
+        Assert.Contains(await platform.EmailsTo(org.TechnicalContact("b"), 2), e => e.Subject.Contains("genaktiveret"));
+
+        var uuid = await platform.Send(org.Cvr, "cp-b");
+        await platform.Settle();
+        var status = await platform.Status(uuid);
+        Assert.Equal(MessageStatus.Delivered, status.Status);
+        Assert.Equal("b", status.CurrentTarget?.ReceiverSystemId);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Sockets;
+using DigitalPost.Contracts;
+using DigitalPost.LoadGen.Receivers;
+using DigitalPost.Silo;
+using DigitalPost.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace DigitalPost.Tests.Flow;
+
+/// <summary>The silo as its process runs it (the embedded default), used by another service through an Orleans
+/// client and by operators through the health endpoint and the dashboard.</summary>
+public sealed class SiloHostTests
+{
+    [Fact]
+    public async Task Another_service_delivers_a_message_through_an_Orleans_client_and_operators_see_health_and_dashboard()
+    {
+        var (http, silo, gateway) = (FreePort(), FreePort(), FreePort());
+        var clusterId = $"test-{Guid.NewGuid():N}";
+        var mail = Directory.CreateTempSubdirectory("digitalpost-mail");
+        var builder = WebApplication.CreateBuilder(
+        [
+            "--urls", $"http://127.0.0.1:{http}", "--Orleans:SiloPort", $"{silo}", "--Orleans:GatewayPort", $"{gateway}",
+            "--Orleans:ClusterId", clusterId, "--Smtp:PickupDirectory", mail.FullName, "--Logging:LogLevel:Default", "Warning",
+        ]);
+        builder.AddDigitalPostSilo();
+        await using var app = builder.Build();
+        app.MapDigitalPost();
+        await app.StartAsync();
+        var platformUrl = new Uri($"http://127.0.0.1:{http}");
+        await using var receivers = await ReceiverSimulator.Start(platformUrl);
+
+        var clientBuilder = Host.CreateApplicationBuilder();
+        clientBuilder.UseOrleansClient(c => c.UseLocalhostClustering(gateway, "digitalpost", clusterId));
+        using var clientHost = clientBuilder.Build();
+        await clientHost.StartAsync();
+        var client = clientHost.Services.GetRequiredService<IClusterClient>();
+
+        var cvr = PlatformFixture.NewCvr();
+        var organisation = client.GetGrain<IOrganisationGrain>(cvr);
+        await organisation.Register(new OrganisationRegistration("Klient A/S"));
+        await organisation.UpsertReceiverSystem(new ReceiverSystemRegistration("erp", receivers.EndpointOf("erp"), "drift@klient.dk", IsPrimary: true));
+        var message = PlatformFixture.NewMessage(cvr, contactPointId: null);
+        var submitted = await client.GetGrain<IMessageGrain>(message.Header.MessageUuid).Submit(message);
+        Assert.Equal(SubmitOutcome.Accepted, submitted.Outcome);
+
+        MessageStatusView? status = null;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline && (status = await client.GetGrain<IMessageGrain>(message.Header.MessageUuid).GetStatus())?.Status != MessageStatus.Delivered)
+            await Task.Delay(50);
+        Assert.Equal(MessageStatus.Delivered, status?.Status);
+
+        using var web = new HttpClient { BaseAddress = platformUrl };
+        using var health = await web.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Contains("\"status\":\"Healthy\"", await health.Content.ReadAsStringAsync());
+        using var dashboard = await web.GetAsync("/dashboard/");
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        Assert.Contains("text/html", dashboard.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Delivered", await web.GetStringAsync($"/api/messages/{message.Header.MessageUuid}"));
+
+        await clientHost.StopAsync();
+        await app.StopAsync();
+        mail.Delete(recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
