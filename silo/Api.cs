@@ -15,16 +15,25 @@ public sealed record OperationsView(ScheduleCounts WakeUps, OutboxStatus EmailOu
 /// submit messages and follow them; receiver systems post their business receipts.</summary>
 public static class Api
 {
-    public static IEndpointRouteBuilder MapDigitalPostApi(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapDigitalPostApi(this IEndpointRouteBuilder endpoints)
     {
+        // A broken rule is the caller's mistake, answered 400 with each field, not an error of the platform.
+        var app = endpoints.MapGroup("").AddEndpointFilter(async (context, next) =>
+        {
+            try { return await next(context); }
+            catch (ValidationException invalid)
+            {
+                return Results.ValidationProblem(invalid.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()));
+            }
+        });
         app.MapOrganisationApi();
         app.MapMessageApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps) =>
             new OperationsView(await wakeUps.Counts(), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus()));
-        return app;
+        return endpoints;
     }
 
-    private static void MapOrganisationApi(this IEndpointRouteBuilder app)
+    private static void MapOrganisationApi(this RouteGroupBuilder app)
     {
         var organisations = app.MapGroup("/api/organisations/{cvr}");
         organisations.MapPut("", (string cvr, OrganisationRegistration body, IGrainFactory grains) =>
@@ -45,7 +54,7 @@ public static class Api
             grains.GetGrain<IOrganisationGrain>(cvr).GetVirkMailbox());
     }
 
-    private static void MapMessageApi(this IEndpointRouteBuilder app)
+    private static void MapMessageApi(this RouteGroupBuilder app)
     {
         app.MapPost("/api/messages", async (Message message, IGrainFactory grains, TimeProvider time, IOptions<ResendFlowOptions> options) =>
         {

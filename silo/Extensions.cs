@@ -1,6 +1,5 @@
 using DigitalPost.Contracts;
 using DigitalPost.Infrastructure;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
@@ -60,19 +59,10 @@ public static class SiloExtensions
         return app;
     }
 
-    /// <summary>Turns a rule broken inside a grain into a 400 that names each field, not a 500.</summary>
+    /// <summary>Anything the API did not expect becomes a problem-details 500 that leaks no internals.</summary>
     public static IApplicationBuilder UseDigitalPostErrors(this IApplicationBuilder app) =>
-        app.UseExceptionHandler(errors => errors.Run(async context =>
-        {
-            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            if (exception is Domain.ValidationException invalid)
-            {
-                await Results.ValidationProblem(invalid.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()))
-                    .ExecuteAsync(context);
-                return;
-            }
-            await Results.Problem(title: "The platform failed to handle the request", statusCode: 500).ExecuteAsync(context);
-        }));
+        app.UseExceptionHandler(errors => errors.Run(context =>
+            Results.Problem(title: "The platform failed to handle the request", statusCode: 500).ExecuteAsync(context)));
 
     private static Task WriteHealth(HttpContext context, HealthReport report)
     {
