@@ -16,9 +16,7 @@ public sealed class ResendFlowTests(PlatformFixture platform)
     public async Task A_failing_message_retries_warns_on_day_2_and_day_5_and_is_forwarded_to_the_primary_on_day_7()
     {
         var org = await platform.Organisation(b: ReceiverProfile.Negative);
-        var uuid = await platform.Send(org.Cvr, "cp-b");
-        await platform.Settle();
-        var firstFailed = (await platform.Status(uuid)).FirstFailedAt!.Value;
+        var (uuid, firstFailed) = await platform.SendFailing(org.Cvr, "cp-b");
         var technical = org.TechnicalContact("b");
         var business = org.BusinessContact("b");
 
@@ -59,9 +57,7 @@ public sealed class ResendFlowTests(PlatformFixture platform)
     public async Task A_message_failing_at_the_primary_is_forwarded_to_the_Virk_mailbox_on_day_7()
     {
         var org = await platform.Organisation(a: ReceiverProfile.Negative);
-        var uuid = await platform.Send(org.Cvr, contactPointId: null);
-        await platform.Settle();
-        var firstFailed = (await platform.Status(uuid)).FirstFailedAt!.Value;
+        var (uuid, firstFailed) = await platform.SendFailing(org.Cvr, contactPointId: null);
 
         await platform.AdvanceTo(firstFailed + 7 * Day);
 
@@ -79,9 +75,7 @@ public sealed class ResendFlowTests(PlatformFixture platform)
         var org = await platform.Organisation();
         var poisoned = Guid.NewGuid();
         platform.Receivers.Poison(poisoned);
-        await platform.Send(org.Cvr, "cp-b", poisoned);
-        await platform.Settle();
-        var firstFailed = (await platform.Status(poisoned)).FirstFailedAt!.Value;
+        var (_, firstFailed) = await platform.SendFailing(org.Cvr, "cp-b", poisoned);
 
         await platform.AdvanceTo(firstFailed + 3 * Day);
         var healthy = await platform.Send(org.Cvr, "cp-b");
@@ -106,9 +100,7 @@ public sealed class ResendFlowTests(PlatformFixture platform)
     public async Task Seven_days_of_failed_attempts_deactivate_a_system_and_its_later_mail_goes_to_the_primary()
     {
         var org = await platform.Organisation(b: ReceiverProfile.Negative);
-        var first = await platform.Send(org.Cvr, "cp-b");
-        await platform.Settle();
-        var firstFailed = (await platform.Status(first)).FirstFailedAt!.Value;
+        var (_, firstFailed) = await platform.SendFailing(org.Cvr, "cp-b");
         await platform.AdvanceTo(firstFailed + 3 * Day);
         await platform.Send(org.Cvr, "cp-b");
 

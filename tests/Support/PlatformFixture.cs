@@ -166,6 +166,14 @@ public sealed class PlatformFixture : IAsyncLifetime
         return message.Header.MessageUuid;
     }
 
+    /// <summary>Sends a message that will fail, and returns it with day 0 of its resend flow.</summary>
+    public async Task<(Guid Uuid, DateTimeOffset FirstFailedAt)> SendFailing(string cvr, string? contactPointId, Guid? uuid = null)
+    {
+        var sent = await Send(cvr, contactPointId, uuid);
+        await Settle();
+        return (sent, (await Status(sent)).FirstFailedAt ?? throw new InvalidOperationException($"Message {sent} did not fail."));
+    }
+
     public async Task<MessageStatusView> Status(Guid uuid) =>
         await Client.GetGrain<IMessageGrain>(uuid).GetStatus() ?? throw new InvalidOperationException($"No message {uuid}.");
 
