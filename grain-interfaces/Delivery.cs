@@ -13,10 +13,21 @@ public enum MessageStatus
     DeliveredToVirk,
     /// <summary>The flow was stopped (a receipt reported a virus): not retried, not forwarded.</summary>
     Stopped,
+    /// <summary>Physical post: queued at the remote-print provider (fjernprint).</summary>
+    SentToPrint,
+    Printed,
+    HandedToPostalService,
+    SentAsNemSms,
+}
+
+public static class MessageStatuses
+{
+    public static bool IsFinal(this MessageStatus status) => status is MessageStatus.Delivered or MessageStatus.DeliveredToVirk
+        or MessageStatus.Stopped or MessageStatus.HandedToPostalService or MessageStatus.SentAsNemSms;
 }
 
 [GenerateSerializer, Alias("dp.DeliveryTargetKind")]
-public enum DeliveryTargetKind { ReceiverSystem, VirkMailbox }
+public enum DeliveryTargetKind { ReceiverSystem, VirkMailbox, CitizenMailbox, RemotePrint, NemSms }
 
 [GenerateSerializer, Immutable, Alias("dp.DeliveryTarget")]
 public sealed record DeliveryTarget(
@@ -26,7 +37,18 @@ public sealed record DeliveryTarget(
     [property: Id(3)] bool IsPrimary = false)
 {
     public static readonly DeliveryTarget Virk = new(DeliveryTargetKind.VirkMailbox);
-    public override string ToString() => Kind == DeliveryTargetKind.VirkMailbox ? "Virk mailbox" : $"receiver system {ReceiverSystemId}";
+    public static readonly DeliveryTarget CitizenMailbox = new(DeliveryTargetKind.CitizenMailbox);
+    public static readonly DeliveryTarget RemotePrint = new(DeliveryTargetKind.RemotePrint);
+    public static readonly DeliveryTarget NemSms = new(DeliveryTargetKind.NemSms);
+
+    public override string ToString() => Kind switch
+    {
+        DeliveryTargetKind.ReceiverSystem => $"receiver system {ReceiverSystemId}",
+        DeliveryTargetKind.VirkMailbox => "Virk mailbox",
+        DeliveryTargetKind.CitizenMailbox => "the citizen's Digital Post mailbox",
+        DeliveryTargetKind.RemotePrint => "remote print (physical post)",
+        _ => "NemSMS",
+    };
 }
 
 [GenerateSerializer, Alias("dp.AttemptOutcome")]
@@ -47,6 +69,7 @@ public enum MessageEventKind
 {
     Accepted, Routed, Pushed, PushFailed, ReceiptPositive, ReceiptNegative, ReceiptMissing,
     FirstWarningSent, SecondWarningSent, Forwarded, Rerouted, DeliveredToVirk, StoppedForVirus, SenderNotified, LateReceipt,
+    DeliveredToMailbox, SentToPrint, Printed, HandedToPostalService, SentAsNemSms,
 }
 
 [GenerateSerializer, Immutable, Alias("dp.MessageEvent")]
@@ -60,7 +83,7 @@ public sealed record MessageEvent(
 public sealed record MessageStatusView(
     [property: Id(0)] Guid MessageUuid,
     [property: Id(1)] MessageStatus Status,
-    [property: Id(2)] string RecipientCvr,
+    [property: Id(2)] string RecipientId,
     [property: Id(3)] string? ContactPointId,
     [property: Id(4)] DeliveryTarget? CurrentTarget,
     [property: Id(5)] DateTimeOffset AcceptedAt,
@@ -71,7 +94,7 @@ public sealed record MessageStatusView(
     [property: Id(10)] string? ErrorCode,
     [property: Id(11)] string? ErrorText)
 {
-    public bool IsFinal => Status is MessageStatus.Delivered or MessageStatus.DeliveredToVirk or MessageStatus.Stopped;
+    public bool IsFinal => Status.IsFinal();
 }
 
 [GenerateSerializer, Alias("dp.SubmitOutcome")]

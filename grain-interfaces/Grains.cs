@@ -16,6 +16,9 @@ public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
 
     [Alias("ReceiveReceipt")] Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt);
 
+    /// <summary>The remote-print provider reports progress of a letter sent by physical post.</summary>
+    [Alias("PrintProgressed")] Task PrintProgressed(MessageStatus status);
+
     /// <summary>The message's status and full history, or null when no message has this id.</summary>
     [Alias("GetStatus")] Task<MessageStatusView?> GetStatus();
 }

@@ -20,7 +20,11 @@ public sealed record Recipient(
     [property: Id(0)] string RecipientId,
     [property: Id(1)] RecipientIdType IdType = RecipientIdType.Cvr,
     [property: Id(2)] string? ContactPointId = null,
-    [property: Id(3)] string? Label = null);
+    [property: Id(3)] string? Label = null,
+    /// <summary>A production unit (P-nummer) of a CVR recipient.</summary>
+    [property: Id(4)] string? ProductionUnit = null,
+    /// <summary>Postal address lines, for letters sent by physical post.</summary>
+    [property: Id(5)] IReadOnlyList<string>? Address = null);
 
 [GenerateSerializer, Immutable, Alias("dp.ContentData")]
 public sealed record ContentData([property: Id(0)] string? CaseId = null, [property: Id(1)] string? KleNumber = null);
@@ -70,4 +74,10 @@ public sealed record MessageBody(
     [property: Id(2)] IReadOnlyList<Document>? TechnicalDocuments = null);
 
 [GenerateSerializer, Immutable, Alias("dp.Message")]
-public sealed record Message([property: Id(0)] MessageHeader Header, [property: Id(1)] MessageBody Body);
+public sealed record Message(
+    [property: Id(0)] MessageHeader Header,
+    [property: Id(1)] MessageBody Body,
+    /// <summary>How the message travels; the recipient check of a merge batch decides it.</summary>
+    [property: Id(2)] DeliveryChannel Channel = DeliveryChannel.DigitalPost,
+    /// <summary>The batch row the message was made from, if any: its status changes flow to that batch.</summary>
+    [property: Id(3)] BatchRef? Batch = null);

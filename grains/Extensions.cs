@@ -17,6 +17,11 @@ public static class GrainsExtensions
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section));
         services.AddOptions<SmtpOptions>().Bind(configuration.GetSection(SmtpOptions.Section));
+        services.AddOptions<MassSendingOptions>().Bind(configuration.GetSection(MassSendingOptions.Section));
+        services.AddOptions<PrintOptions>().Bind(configuration.GetSection(PrintOptions.Section));
+        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.Section));
+        services.AddSingleton<LetterRendering>();
+        services.AddHttpClient(nameof(Grains.SenderGrain));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<WakeUps>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();

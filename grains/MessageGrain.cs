@@ -29,6 +29,8 @@ public sealed class MessageState
     [Id(12)] public List<MessageEvent> History { get; set; } = [];
     [Id(13)] public string? ErrorCode { get; set; }
     [Id(14)] public string? ErrorText { get; set; }
+    /// <summary>The status last published to the message's batch.</summary>
+    [Id(15)] public MessageStatus? Published { get; set; }
 }
 
 /// <summary>One message: routes it, pushes it, awaits its receipt and runs its resend flow. The rules live in
@@ -45,9 +47,9 @@ public sealed class MessageGrain(
     private readonly ResendFlow _flow = new(options.Value);
     private MessageState S => state.State;
     private Guid Uuid => this.GetPrimaryKey();
-    private string Cvr => S.Message!.Header.Recipient.RecipientId;
+    private string RecipientId => S.Message!.Header.Recipient.RecipientId;
     private string? ContactPointId => S.Message!.Header.Recipient.ContactPointId;
-    private bool IsFinal => S.Status is MessageStatus.Delivered or MessageStatus.DeliveredToVirk or MessageStatus.Stopped;
+    private bool IsFinal => S.Status.IsFinal();
 
     public async Task<SubmitResult> Submit(Message message)
     {
@@ -134,7 +136,7 @@ public sealed class MessageGrain(
     }
 
     public Task<MessageStatusView?> GetStatus() => Task.FromResult(S.Message is null ? null : new MessageStatusView(
-        Uuid, S.Status, Cvr, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
+        Uuid, S.Status, RecipientId, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
         [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText));
 
     /// <summary>Does everything that is due, until the message is final or must wait.</summary>
@@ -147,6 +149,11 @@ public sealed class MessageGrain(
             {
                 case MessageStatus.Accepted:
                     if (now < S.NextActionAt) return;
+                    if (S.Message!.Channel != DeliveryChannel.DigitalPost || S.Message.Header.Recipient.IdType == RecipientIdType.Cpr)
+                    {
+                        await DeliverOutsideReceiverSystems(now);
+                        break;
+                    }
                     var route = await Organisation.Route(new RouteRequest(ContactPointId));
                     Record(MessageEventKind.Routed, $"to {route.Target}: {route.Reason}", route.Target.ReceiverSystemId);
                     await Deliver(route.Target, now);
@@ -189,6 +196,43 @@ public sealed class MessageGrain(
             }
         }
         S.NextActionAt = null;
+    }
+
+    /// <summary>Citizens' Digital Post goes to their mailbox at once; physical post goes to the print queue; NemSMS
+    /// is sent as such. None of these runs a resend flow.</summary>
+    private async Task DeliverOutsideReceiverSystems(DateTimeOffset now)
+    {
+        switch (S.Message!.Channel)
+        {
+            case DeliveryChannel.PhysicalPost:
+                S.Target = DeliveryTarget.RemotePrint;
+                var documents = 1 + (S.Message.Body.AdditionalDocuments?.Count ?? 0);
+                await GrainFactory.GetGrain<IPrintQueueGrain>(0).Enqueue(new PrintJob(Uuid, S.Message.Header.Recipient.Address ?? [], documents));
+                S.Status = MessageStatus.SentToPrint;
+                Record(MessageEventKind.SentToPrint, "sent to the remote-print provider (physical post)");
+                break;
+            case DeliveryChannel.NemSms:
+                S.Target = DeliveryTarget.NemSms;
+                S.Status = MessageStatus.SentAsNemSms;
+                Record(MessageEventKind.SentAsNemSms, "sent as NemSMS");
+                break;
+            default:
+                S.Target = DeliveryTarget.CitizenMailbox;
+                S.Status = MessageStatus.Delivered;
+                Record(MessageEventKind.DeliveredToMailbox, "delivered to the recipient's Digital Post mailbox");
+                break;
+        }
+        S.NextActionAt = null;
+    }
+
+    public async Task PrintProgressed(MessageStatus status)
+    {
+        // Repeats and steps out of order (a print queue replaying after a crash) change nothing.
+        if (S.Message is null || S.Status is not (MessageStatus.SentToPrint or MessageStatus.Printed) || status <= S.Status) return;
+        S.Status = status;
+        Record(status == MessageStatus.Printed ? MessageEventKind.Printed : MessageEventKind.HandedToPostalService,
+            status == MessageStatus.Printed ? "printed" : "handed to the postal service");
+        await Save();
     }
 
     private async Task Act(ResendStep step, DateTimeOffset now)
@@ -303,14 +347,44 @@ public sealed class MessageGrain(
             await wakeUps.Schedule(this.GetGrainId(), due);
             S.ScheduledWakeUp = due;
         }
+        await Publish();
         await state.WriteStateAsync();
         // A message with its final state needs no activation; a status query reads it back from storage.
         if (IsFinal) DeactivateOnIdle();
     }
 
-    private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(Cvr);
+    /// <summary>Tells the message's batch of a status change. Published before the state is stored: a crash in between
+    /// publishes it again, which the batch ignores.</summary>
+    private async Task Publish()
+    {
+        if (S.Message?.Batch is not { } batch || S.Published == S.Status) return;
+        var change = new LetterStatusChanged(batch, Uuid, LetterStateOf(S.Status), time.GetUtcNow(),
+            S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorCode : null,
+            S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorText : null,
+            S.ForwardedFrom is not null || S.History.Any(e => e.Kind is MessageEventKind.Rerouted or MessageEventKind.Forwarded),
+            IsFinal ? [.. S.Attempts] : null);
+        await this.GetStreamProvider(LetterStream.Provider)
+            .GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, batch.BatchId)).OnNextAsync(change);
+        S.Published = S.Status;
+    }
+
+    private static LetterState LetterStateOf(MessageStatus status) => status switch
+    {
+        MessageStatus.Accepted or MessageStatus.AwaitingReceipt => LetterState.Queued,
+        MessageStatus.Failing => LetterState.Failing,
+        MessageStatus.Delivered => LetterState.Delivered,
+        MessageStatus.DeliveredToVirk => LetterState.DeliveredToVirk,
+        MessageStatus.Stopped => LetterState.Failed,
+        MessageStatus.SentToPrint => LetterState.SentToPrint,
+        MessageStatus.Printed => LetterState.Printed,
+        MessageStatus.HandedToPostalService => LetterState.HandedToPostalService,
+        MessageStatus.SentAsNemSms => LetterState.SentAsNemSms,
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+
+    private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(RecipientId);
     private IReceiverSystemGrain SystemOf(DeliveryAttempt attempt) => SystemOf(attempt.ReceiverSystemId);
-    private IReceiverSystemGrain SystemOf(string systemId) => GrainFactory.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(Cvr, systemId));
+    private IReceiverSystemGrain SystemOf(string systemId) => GrainFactory.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(RecipientId, systemId));
 
     private static string Fingerprint(Message message) =>
         Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(message, PlatformJson.Options)));

@@ -1,5 +1,9 @@
 using System.CommandLine;
+using System.Text.Json;
+using DigitalPost.Contracts;
+using DigitalPost.LoadGen.Batches;
 using DigitalPost.LoadGen.Receivers;
+using Spectre.Console;
 
 var platform = new Option<Uri>("--platform") { Description = "The platform's base URL, where receipts are posted.", DefaultValueFactory = _ => new Uri("http://127.0.0.1:5000") };
 var listen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5100" };
@@ -34,5 +38,80 @@ receivers.SetAction(async (parse, cancellationToken) =>
     return 0;
 });
 
-var root = new RootCommand("Digital Post load generator: simulated receiver systems (and, later, merge batches and benchmarks).") { receivers };
+var apiKey = new Option<string>("--api-key")
+{
+    Description = "The sender system's API key (or the environment variable DIGITALPOST_API_KEY).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DIGITALPOST_API_KEY") ?? "",
+};
+var csvFile = new Option<FileInfo>("--csv") { Description = "The recipients and merge fields (CSV, ';' or ',', UTF-8 or Windows-1252).", Required = true };
+var templateFile = new Option<FileInfo>("--template") { Description = "The letter template (Liquid).", Required = true };
+var optionsFile = new Option<FileInfo?>("--options") { Description = "The batch options as a JSON file; the options below override it." };
+var label = new Option<string?>("--label") { Description = "The letters' title." };
+var channel = new Option<ChannelChoice?>("--channel") { Description = "Automatic, DigitalPost, PhysicalPost or NemSms." };
+var batchId = new Option<string?>("--batch-id") { Description = "Your id of the batch: sending it again makes no second letter." };
+var sendAt = new Option<DateTimeOffset?>("--send-at") { Description = "Deferred sending: nothing goes out before this time." };
+var valoer = new Option<DateTimeOffset?>("--valoer") { Description = "Valør date: letters are not delivered before it (at most 12 days ahead)." };
+var attachment = new Option<FileInfo[]>("--attachment") { Description = "A file attached to every letter. Repeatable.", AllowMultipleArgumentsPerToken = true };
+var rowAttachment = new Option<FileInfo[]>("--row-attachment") { Description = "A file attached to the rows that name it in their attachment column. Repeatable.", AllowMultipleArgumentsPerToken = true };
+var timeout = new Option<TimeSpan>("--timeout") { Description = "How long to follow the batch.", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+var noFollow = new Option<bool>("--no-follow") { Description = "Upload and return without following the batch." };
+
+var send = new Command("send", "Upload a merge batch (CSV and template) to a running silo, follow it to the end, print a summary.")
+{
+    platform, apiKey, csvFile, templateFile, optionsFile, label, channel, batchId, sendAt, valoer, attachment, rowAttachment, timeout, noFollow,
+};
+send.SetAction(async (parse, cancellationToken) =>
+{
+    var options = parse.GetValue(optionsFile) is { } file
+        ? JsonSerializer.Deserialize<BatchOptions>(await File.ReadAllTextAsync(file.FullName, cancellationToken), PlatformJson.Options)!
+        : new BatchOptions(Label: "");
+    options = options with
+    {
+        Label = parse.GetValue(label) ?? options.Label,
+        Channel = parse.GetValue(channel) ?? options.Channel,
+        BatchId = parse.GetValue(batchId) ?? options.BatchId,
+        SendAt = parse.GetValue(sendAt) ?? options.SendAt,
+        ValoerDate = parse.GetValue(valoer) ?? options.ValoerDate,
+    };
+    try
+    {
+        var summary = await Send.Run(new SendSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(csvFile)!, parse.GetValue(templateFile)!,
+            options, parse.GetValue(attachment) ?? [], parse.GetValue(rowAttachment) ?? [], parse.GetValue(timeout), !parse.GetValue(noFollow)), AnsiConsole.Console, cancellationToken);
+        return summary.Final?.Phase == BatchPhase.Completed || parse.GetValue(noFollow) ? 0 : 1;
+    }
+    catch (PlatformException e)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]");
+        return 2;
+    }
+});
+
+var recipients = new Option<int>("--recipients") { Description = "Rows in the synthetic batch.", DefaultValueFactory = _ => 10_000 };
+var organisations = new Option<int>("--organisations") { Description = "Organisations (each with one simulated receiver system) the rows are spread over.", DefaultValueFactory = _ => 50 };
+var profile = new Option<ReceiverProfile>("--profile") { Description = "How the simulated receiver systems answer.", DefaultValueFactory = _ => ReceiverProfile.Healthy };
+var benchListen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5200" };
+var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
+{
+    platform, apiKey, recipients, organisations, profile, benchListen, timeout,
+};
+bench.SetAction(async (parse, cancellationToken) =>
+{
+    var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
+        parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout)), console, cancellationToken);
+    Console.WriteLine(Bench.ToJson(report));
+    return report.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
+});
+
+var day = new Option<TimeSpan>("--day") { Description = "How long a day of the resend flow lasts on the silo (its ResendFlow settings; Demo: 10 s).", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+var days = new Option<int>("--days") { Description = "Days to play.", DefaultValueFactory = _ => 9 };
+var scenarioListen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5300" };
+var scenario = new Command("scenario", "A scripted outage of several receiver systems through the resend flow, in compressed time, under the current and the old deactivation rule.")
+{
+    platform, scenarioListen, day, days,
+};
+scenario.SetAction((parse, cancellationToken) => Scenario.Run(
+    new ScenarioSettings(parse.GetValue(platform)!, parse.GetValue(scenarioListen)!, parse.GetValue(day), parse.GetValue(days)), AnsiConsole.Console, cancellationToken));
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario };
 return await root.Parse(args).InvokeAsync();

@@ -9,7 +9,12 @@ public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, s
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
 
-public sealed record OperationsView(ScheduleCounts WakeUps, OutboxStatus EmailOutbox);
+public sealed record ProcessView(long WorkingSetBytes, long ManagedHeapBytes)
+{
+    public static ProcessView Now() => new(Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: false));
+}
+
+public sealed record OperationsView(ScheduleCounts WakeUps, OutboxStatus EmailOutbox, PrintQueueStatus PrintQueue, RegistryCounts Registry, ProcessView Process);
 
 /// <summary>The platform's HTTP API: operators register organisations, receiver systems and contact points; senders
 /// submit messages and follow them; receiver systems post their business receipts.</summary>
@@ -28,8 +33,10 @@ public static class Api
         });
         app.MapOrganisationApi();
         app.MapMessageApi();
+        app.MapMassSendingApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps) =>
-            new OperationsView(await wakeUps.Counts(), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus()));
+            new OperationsView(await wakeUps.Counts(), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
+                await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await grains.GetGrain<IRecipientRegistryGrain>(0).Counts(), ProcessView.Now()));
         return endpoints;
     }
 

@@ -25,7 +25,7 @@ public static class SiloExtensions
             silo.AddDigitalPostPlatform(builder.Configuration);
             silo.AddDashboard();
         });
-        builder.Services.AddDigitalPostApi();
+        builder.Services.AddDigitalPostApi(builder.Configuration);
         builder.Services.AddHealthChecks()
             .AddCheck<LocalSiloHealthCheck>("silo")
             .AddCheck<EmailOutboxHealthCheck>("email-outbox");
@@ -37,16 +37,27 @@ public static class SiloExtensions
     {
         silo.AddMemoryGrainStorage(StorageNames.Platform);
         silo.UseInMemoryReminderService();
+        // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
+        silo.AddMemoryStreams(LetterStream.Provider);
+        silo.AddMemoryGrainStorage("PubSubStore");
         silo.Services.AddDigitalPostGrains(configuration);
         return silo;
     }
 
     /// <summary>The HTTP API's services: JSON as the platform writes it, and errors as problem details.</summary>
-    public static IServiceCollection AddDigitalPostApi(this IServiceCollection services)
+    public static IServiceCollection AddDigitalPostApi(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptions<ResendFlowOptions>().Bind(configuration.GetSection(ResendFlowOptions.Section));
+        services.AddOptions<MassSendingOptions>().Bind(configuration.GetSection(MassSendingOptions.Section));
+        services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section));
         services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         services.TryAddSingleton<WakeUps>();
+        services.AddOptions<Dictionary<string, SenderAccount>>().Bind(configuration.GetSection(SenderDirectory.Section));
+        services.AddSingleton<SenderDirectory>();
+        services.AddScoped<BatchIntake>();
+        services.TryAddSingleton<LetterRendering>();
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 

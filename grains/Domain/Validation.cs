@@ -41,9 +41,18 @@ public static class MessageRules
         if (string.IsNullOrWhiteSpace(header.Label)) Fail("header.label", "is missing");
         if (Cvr.Check(header.Sender?.SenderId) is { } senderError) Fail("header.sender.senderId", senderError);
         if (header.Recipient is null) Fail("header.recipient", "is missing");
-        else if (header.Recipient.IdType != RecipientIdType.Cvr)
-            Fail("header.recipient.idType", "only CVR recipients (organisations) are delivered by this platform so far");
+        else if (header.Recipient.IdType == RecipientIdType.Cpr)
+        {
+            if (MassSending.Cpr.Check(header.Recipient.RecipientId) is { IsValid: false, Error: var cprError })
+                Fail("header.recipient.recipientId", cprError ?? "is not a CPR number");
+        }
         else if (Cvr.Check(header.Recipient.RecipientId) is { } recipientError) Fail("header.recipient.recipientId", recipientError);
+        if (header.Recipient?.ProductionUnit is { } pNumber && MassSending.PNumber.Check(pNumber) is { } pError)
+            Fail("header.recipient.productionUnit", pError);
+        if (message.Channel == DeliveryChannel.PhysicalPost && header.Recipient?.Address is not { Count: > 0 })
+            Fail("header.recipient.address", "physical post needs the recipient's postal address");
+        if (message.Channel == DeliveryChannel.NemSms && header.Recipient?.IdType != RecipientIdType.Cpr)
+            Fail("channel", "NemSMS reaches citizens (CPR) only");
         if (header.DoNotDeliverUntilDate is { } valoer && valoer > now + options.MaxValoerAhead)
             Fail("header.doNotDeliverUntilDate", $"{valoer:O} is more than {options.MaxValoerAhead.TotalDays:0.#} days ahead");
 

@@ -38,3 +38,41 @@ public sealed class SmtpOptions
     public string From { get; set; } = "Digital Post <noreply@digitalpost.local>";
     public string PickupDirectory { get; set; } = "data/mail";
 }
+
+/// <summary>How merge batches are taken in and sent.</summary>
+public sealed class MassSendingOptions
+{
+    public const string Section = "MassSending";
+
+    /// <summary>Rows per stored chunk; a chunk is also the unit of dispatch.</summary>
+    public int ChunkSize { get; set; } = 1000;
+
+    /// <summary>Messages submitted at once by one batch.</summary>
+    public int DispatchConcurrency { get; set; } = 64;
+
+    /// <summary>How often a batch stores its letters' states and passes status changes on to the webhook and archive.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The key of the hash that names archive cases, so grain ids carry no CPR number. Set it in production.</summary>
+    public string ArchiveKey { get; set; } = "digitalpost-development-archive-key";
+}
+
+/// <summary>The simulated remote-print provider (fjernprint).</summary>
+public sealed class PrintOptions
+{
+    public const string Section = "Print";
+
+    public TimeSpan PrintAfter { get; set; } = TimeSpan.FromHours(2);
+    public TimeSpan HandOverAfter { get; set; } = TimeSpan.FromHours(6);
+}
+
+/// <summary>Status pushes to sender systems' webhooks.</summary>
+public sealed class WebhookOptions
+{
+    public const string Section = "Webhooks";
+
+    public int EventsPerPush { get; set; } = 500;
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxRetry { get; set; } = TimeSpan.FromMinutes(10);
+}

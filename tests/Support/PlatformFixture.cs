@@ -35,6 +35,16 @@ public sealed class PlatformFixture : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public ReceiverSimulator Receivers { get; private set; } = null!;
     public ResendFlowOptions Flow { get; private set; } = null!;
+    /// <summary>The API as the sender systems "alfa-kommune" and "beta-styrelse" call it, with their API keys.</summary>
+    public HttpClient Alpha { get; private set; } = null!;
+    public HttpClient Beta { get; private set; } = null!;
+
+    public HttpClient SenderHttp(string apiKey)
+    {
+        var http = new HttpClient { BaseAddress = Http.BaseAddress };
+        http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        return http;
+    }
     private WebApplication _api = null!;
     private WakeUps _wakeUps = null!;
 
@@ -47,7 +57,23 @@ public sealed class PlatformFixture : IAsyncLifetime
         ["Scheduler:Tick"] = "00:00:00.020",
         ["Smtp:Host"] = "127.0.0.1",
         ["Smtp:Port"] = Smtp.Port.ToString(),
+        [$"Senders:{AlphaSender}:ApiKey"] = AlphaKey,
+        [$"Senders:{AlphaSender}:Name"] = "Alfa Kommune",
+        [$"Senders:{AlphaSender}:Cvr"] = "29189846",
+        [$"Senders:{BetaSender}:ApiKey"] = BetaKey,
+        [$"Senders:{BetaSender}:Name"] = "Beta Styrelse",
+        [$"Senders:{BetaSender}:Cvr"] = "12345674",
+        ["MassSending:FlushInterval"] = "00:00:00.020",
+        ["MassSending:ChunkSize"] = "7",
+        ["Print:PrintAfter"] = "1.00:00:00",
+        ["Print:HandOverAfter"] = "1.00:00:00",
+        ["Webhooks:FirstRetry"] = "00:01:00",
     }).Build();
+
+    public const string AlphaSender = "alfa-kommune";
+    public const string AlphaKey = "alpha-test-key";
+    public const string BetaSender = "beta-styrelse";
+    public const string BetaKey = "beta-test-key";
 
     public async Task InitializeAsync()
     {
@@ -73,14 +99,15 @@ public sealed class PlatformFixture : IAsyncLifetime
         web.Logging.ClearProviders();
         web.Services.AddSingleton<IGrainFactory>(Client);
         web.Services.AddSingleton<TimeProvider>(Time);
-        web.Services.AddDigitalPostApi();
-        web.Services.Configure<ResendFlowOptions>(configuration.GetSection(ResendFlowOptions.Section));
+        web.Services.AddDigitalPostApi(configuration);
         _api = web.Build();
         _api.UseDigitalPostErrors();
         _api.MapDigitalPostApi();
         await _api.StartAsync();
         var apiUrl = new Uri(_api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         Http = new HttpClient { BaseAddress = apiUrl };
+        Alpha = SenderHttp(AlphaKey);
+        Beta = SenderHttp(BetaKey);
         Receivers = await ReceiverSimulator.Start(apiUrl);
     }
 
@@ -89,6 +116,8 @@ public sealed class PlatformFixture : IAsyncLifetime
         await Receivers.DisposeAsync();
         await _api.DisposeAsync();
         Http.Dispose();
+        Alpha.Dispose();
+        Beta.Dispose();
         await Cluster.DisposeAsync();
         await Smtp.DisposeAsync();
     }

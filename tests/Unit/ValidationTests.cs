@@ -69,10 +69,20 @@ public class ValidationTests
         AssertOnlyError(TestMessages.Valid().WithHeader(h => h with { Sender = new Sender("12345675") }), "header.sender.senderId");
 
     [Fact]
-    public void A_CPR_recipient_is_reported_as_header_recipient_idType() =>
+    public void A_CPR_recipient_is_accepted_and_a_CPR_with_an_impossible_date_is_reported_as_header_recipient_recipientId()
+    {
+        Assert.Empty(Validate(TestMessages.Valid().WithHeader(h => h with { Recipient = new Recipient("0101901234", RecipientIdType.Cpr) })));
         AssertOnlyError(
-            TestMessages.Valid().WithHeader(h => h with { Recipient = new Recipient("0101901234", RecipientIdType.Cpr) }),
-            "header.recipient.idType");
+            TestMessages.Valid().WithHeader(h => h with { Recipient = new Recipient("3002901234", RecipientIdType.Cpr) }),
+            "header.recipient.recipientId");
+    }
+
+    [Fact]
+    public void Physical_post_without_an_address_and_NemSMS_to_a_company_are_reported()
+    {
+        AssertOnlyError(TestMessages.Valid() with { Channel = DeliveryChannel.PhysicalPost }, "header.recipient.address");
+        AssertOnlyError(TestMessages.Valid() with { Channel = DeliveryChannel.NemSms }, "channel");
+    }
 
     [Fact]
     public void A_valoer_date_more_than_12_days_ahead_is_reported_as_header_doNotDeliverUntilDate_and_exactly_12_is_accepted()

@@ -1,0 +1,149 @@
+namespace DigitalPost.Contracts;
+
+/// <summary>What a merge batch is made of, besides its rows. Stored once when the batch begins.</summary>
+[GenerateSerializer, Immutable, Alias("dp.BatchHeader")]
+public sealed record BatchHeader(
+    [property: Id(0)] string SenderId,
+    [property: Id(1)] string SenderBatchId,
+    /// <summary>The sending authority's CVR and name, as they appear on the letters.</summary>
+    [property: Id(2)] string SenderCvr,
+    [property: Id(3)] string SenderName,
+    [property: Id(4)] BatchOptions Options,
+    /// <summary>The letter template (Liquid).</summary>
+    [property: Id(5)] string Template,
+    [property: Id(6)] IReadOnlyList<Attachment> CommonAttachments,
+    [property: Id(7)] IReadOnlyList<Attachment> IndividualAttachments,
+    /// <summary>A hash of template, options and attachments: resubmitting the same id with other content is refused.</summary>
+    [property: Id(8)] string Fingerprint);
+
+[GenerateSerializer, Alias("dp.BatchBeginOutcome")]
+public enum BatchBeginOutcome
+{
+    /// <summary>New, or an unfinished submission of the same content: rows may be added.</summary>
+    Receiving,
+    /// <summary>This batch was accepted before: nothing more is added and no letter is made twice.</summary>
+    AlreadyAccepted,
+    /// <summary>The batch id is taken by another content.</summary>
+    Conflict,
+}
+
+[GenerateSerializer, Immutable, Alias("dp.AttachmentInfo")]
+public sealed record AttachmentInfo([property: Id(0)] string Filename, [property: Id(1)] string ContentType, [property: Id(2)] long Bytes);
+
+/// <summary>A row's letter as it will be sent: the PDF and the attachments that go with it.</summary>
+[GenerateSerializer, Immutable, Alias("dp.LetterPreview")]
+public sealed record LetterPreview(
+    [property: Id(0)] int Row,
+    [property: Id(1)] byte[] Pdf,
+    [property: Id(2)] IReadOnlyList<AttachmentInfo> Attachments);
+
+/// <summary>A merge batch, keyed by an id derived from the sender and the sender's batch id. It dispatches its rows
+/// as messages and keeps each letter's state from the letters stream.</summary>
+[Alias("dp.IMergeBatchGrain")]
+public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
+{
+    [Alias("Begin")] Task<BatchBeginOutcome> Begin(BatchHeader header);
+    /// <summary>Stores one chunk of accepted rows and the issues found in its part of the CSV. Repeating a chunk
+    /// replaces it.</summary>
+    [Alias("AddRows")] Task AddRows(int chunk, IReadOnlyList<BatchRow> rows, IReadOnlyList<RowIssue> issues);
+    /// <summary>Ends the submission: from here on the batch is accepted and its letters go out (at its send time).</summary>
+    [Alias("Seal")] Task<BatchStatusView> Seal(int chunks);
+    [Alias("GetStatus")] Task<BatchStatusView?> GetStatus();
+    [Alias("GetLetters")] Task<IReadOnlyList<LetterView>> GetLetters(bool errorsOnly, int skip, int take);
+    [Alias("GetIssues")] Task<IReadOnlyList<RowIssue>> GetIssues(int skip, int take);
+    /// <summary>Sends failed and returned letters again (after the recipient check, anew). Returns how many.</summary>
+    [Alias("RetryFailed")] Task<int> RetryFailed();
+    /// <summary>The row's letter as it would be sent, or null when the batch has no such row.</summary>
+    [Alias("Preview")] Task<LetterPreview?> Preview(int row);
+}
+
+/// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>
+[Alias("dp.IBatchChunkGrain")]
+public interface IBatchChunkGrain : IGrainWithStringKey
+{
+    [Alias("Store")] Task Store(IReadOnlyList<BatchRow> rows);
+    [Alias("GetRows")] Task<IReadOnlyList<BatchRow>> GetRows();
+}
+
+[GenerateSerializer, Immutable, Alias("dp.RecipientQuery")]
+public sealed record RecipientQuery([property: Id(0)] RecipientKind Kind, [property: Id(1)] string Id, [property: Id(2)] string? PNumber = null);
+
+/// <summary>The recipient registry (one grain, key 0): who can receive Digital Post.</summary>
+[Alias("dp.IRecipientRegistryGrain")]
+public interface IRecipientRegistryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds or replaces citizens (by CPR).</summary>
+    [Alias("UpsertCitizens")] Task<RegistryCounts> UpsertCitizens(IReadOnlyList<Citizen> citizens);
+    /// <summary>Adds or replaces companies (by CVR).</summary>
+    [Alias("UpsertCompanies")] Task<RegistryCounts> UpsertCompanies(IReadOnlyList<Company> companies);
+    [Alias("Lookup")] Task<IReadOnlyList<RecipientInfo>> Lookup(IReadOnlyList<RecipientQuery> queries);
+    [Alias("Counts")] Task<RegistryCounts> Counts();
+}
+
+[GenerateSerializer, Immutable, Alias("dp.PrintJob")]
+public sealed record PrintJob(
+    [property: Id(0)] Guid MessageUuid,
+    [property: Id(1)] IReadOnlyList<string> Address,
+    [property: Id(2)] int Documents);
+
+[GenerateSerializer, Immutable, Alias("dp.PrintQueueStatus")]
+public sealed record PrintQueueStatus(
+    [property: Id(0)] int WaitingToPrint,
+    [property: Id(1)] int Printed,
+    [property: Id(2)] int HandedToPostalService);
+
+/// <summary>The remote-print provider (fjernprint), simulated as a durable queue: a job is printed, then handed to
+/// the postal service, each after a configured time, and its message is told.</summary>
+[Alias("dp.IPrintQueueGrain")]
+public interface IPrintQueueGrain : IGrainWithIntegerKey, IWakeUpTarget
+{
+    [Alias("Enqueue")] Task Enqueue(PrintJob job);
+    [Alias("GetStatus")] Task<PrintQueueStatus> GetStatus();
+}
+
+/// <summary>One archived letter with its receipts.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ArchivedLetter")]
+public sealed record ArchivedLetter(
+    [property: Id(0)] Guid MessageUuid,
+    [property: Id(1)] Guid BatchId,
+    [property: Id(2)] int Row,
+    [property: Id(3)] int Copy,
+    [property: Id(4)] string Label,
+    [property: Id(5)] LetterState State,
+    [property: Id(6)] DateTimeOffset ArchivedAt,
+    [property: Id(7)] IReadOnlyList<DeliveryAttempt> Receipts);
+
+[GenerateSerializer, Immutable, Alias("dp.ArchiveCase")]
+public sealed record ArchiveCase(
+    [property: Id(0)] RecipientKind Kind,
+    [property: Id(1)] DateTimeOffset CreatedAt,
+    [property: Id(2)] IReadOnlyList<ArchivedLetter> Letters);
+
+/// <summary>A recipient's case (sag) in a sender's archive. Keyed by <c>CaseKey</c>: a keyed hash of sender and
+/// recipient, so no CPR number appears in a grain id.</summary>
+[Alias("dp.IArchiveCaseGrain")]
+public interface IArchiveCaseGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the case when missing; a letter archived before is ignored.</summary>
+    [Alias("Archive")] Task Archive(RecipientKind kind, ArchivedLetter letter);
+    [Alias("GetCase")] Task<ArchiveCase?> GetCase();
+}
+
+[GenerateSerializer, Immutable, Alias("dp.SenderStatus")]
+public sealed record SenderStatus(
+    [property: Id(0)] string SenderId,
+    [property: Id(1)] Uri? Webhook,
+    /// <summary>Status events stored and not yet acknowledged by the webhook.</summary>
+    [property: Id(2)] int Pending,
+    [property: Id(3)] long Delivered,
+    [property: Id(4)] string? LastError);
+
+/// <summary>A sender system: its webhook and the durable outbox of status events pushed to it.</summary>
+[Alias("dp.ISenderGrain")]
+public interface ISenderGrain : IGrainWithStringKey, IWakeUpTarget
+{
+    [Alias("SetWebhook")] Task<SenderStatus> SetWebhook(Uri? webhook);
+    /// <summary>Stores the events for the webhook; returns once they are stored.</summary>
+    [Alias("Notify")] Task Notify(Guid batchId, string senderBatchId, IReadOnlyList<LetterStatusChanged> changes);
+    [Alias("GetStatus")] Task<SenderStatus> GetStatus();
+}

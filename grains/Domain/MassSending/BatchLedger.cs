@@ -1,0 +1,96 @@
+using DigitalPost.Contracts;
+
+namespace DigitalPost.Domain.MassSending;
+
+/// <summary>One letter of a batch: the row's own letter (copy 0) or a copy of it to a guardian or extra recipient.</summary>
+[GenerateSerializer, Alias("dp.LetterRecord")]
+public sealed class LetterRecord
+{
+    [Id(0)] public int Row { get; set; }
+    [Id(1)] public int Copy { get; set; }
+    [Id(2)] public int Generation { get; set; }
+    [Id(3)] public Guid? MessageUuid { get; set; }
+    [Id(4)] public LetterState State { get; set; }
+    [Id(5)] public DeliveryChannel? Channel { get; set; }
+    [Id(6)] public string? ErrorCode { get; set; }
+    [Id(7)] public string? ErrorText { get; set; }
+    [Id(8)] public string? Remedy { get; set; }
+    [Id(9)] public bool Rerouted { get; set; }
+    [Id(10)] public RecipientKind Kind { get; set; }
+    /// <summary>Kept for the archive case; personal data, never logged.</summary>
+    [Id(11)] public string RecipientId { get; set; } = "";
+
+    public static long KeyOf(int row, int copy) => ((long)row << 16) | (uint)copy;
+    public long Key => KeyOf(Row, Copy);
+
+    public LetterView ToView() => new(Row, Copy, MessageUuid, State, Channel, ErrorCode, ErrorText, Remedy);
+}
+
+/// <summary>The bookkeeping of a batch's letters: which state each is in, the counts the sender sees, and which may be
+/// retried. Changes come from the letters' messages, possibly repeated; a letter never leaves a final state by a
+/// change, only by a retry that gives it a new message.</summary>
+public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
+{
+    public IReadOnlyDictionary<long, LetterRecord> Letters => letters;
+
+    public LetterRecord Add(LetterRecord letter) => letters[letter.Key] = letter;
+
+    /// <summary>Applies a change from a message; false when it changes nothing (repeated, stale, or unknown).</summary>
+    public bool Apply(LetterStatusChanged change)
+    {
+        if (!letters.TryGetValue(LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy), out var letter)) return false;
+        if (letter.MessageUuid != change.MessageUuid || letter.State == change.State || letter.State.IsFinal()) return false;
+        // Print steps only move forward even if a repeat overtakes.
+        if (letter.State is LetterState.Printed && change.State is LetterState.SentToPrint) return false;
+        letter.State = change.State;
+        letter.Rerouted |= change.Rerouted;
+        (letter.ErrorCode, letter.ErrorText) = (change.ErrorCode, change.ErrorText);
+        letter.Remedy = change.State == LetterState.Failed ? "the letter was not delivered; correct the cause and retry the failed letters" : null;
+        return true;
+    }
+
+    /// <summary>Counts over all letters made so far, plus accepted rows not yet dispatched (pending).</summary>
+    public BatchCounts Counts(int acceptedRows, int rejectedRows, int undispatchedRows)
+    {
+        int queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0, pending = undispatchedRows;
+        foreach (var l in letters.Values)
+        {
+            if (l.Copy > 0) copies++;
+            if (l.Rerouted) rerouted++;
+            switch (l.State)
+            {
+                case LetterState.Pending: pending++; break;
+                case LetterState.Queued: queued++; break;
+                case LetterState.Failing: failing++; break;
+                case LetterState.Delivered: delivered++; break;
+                case LetterState.DeliveredToVirk: virk++; break;
+                case LetterState.SentToPrint or LetterState.Printed or LetterState.HandedToPostalService: print++; break;
+                case LetterState.SentAsNemSms: sms++; break;
+                case LetterState.Returned: returned++; break;
+                case LetterState.Failed: failed++; break;
+            }
+        }
+        return new BatchCounts(acceptedRows, rejectedRows, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies);
+    }
+
+    public int Final => letters.Values.Count(l => l.State.IsFinal());
+
+    public IEnumerable<LetterRecord> InOrder(bool errorsOnly) =>
+        letters.Values.Where(l => !errorsOnly || l.State.IsFailure() || l.State == LetterState.Failing).OrderBy(l => l.Key);
+
+    /// <summary>Puts failed and returned letters back to pending. A letter that had a message gets the next generation,
+    /// and so a new message id; one that never had a message keeps its id.</summary>
+    public IReadOnlyList<LetterRecord> ResetFailed()
+    {
+        var reset = letters.Values.Where(l => l.State.IsFailure()).ToList();
+        foreach (var l in reset)
+        {
+            if (l.MessageUuid is not null) l.Generation++;
+            l.MessageUuid = null;
+            l.State = LetterState.Pending;
+            l.Channel = null;
+            l.ErrorCode = l.ErrorText = l.Remedy = null;
+        }
+        return reset;
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net.Http.Json;
+using DigitalPost.Contracts;
+using DigitalPost.Infrastructure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace DigitalPost.Grains;
+
+/// <summary>One status change as a sender's webhook receives it. <see cref="EventId"/> is stable: a push repeated
+/// after a lost answer carries the same ids, so the sender can drop what it has seen.</summary>
+[GenerateSerializer, Immutable, Alias("dp.WebhookEvent")]
+public sealed record WebhookEvent(
+    [property: Id(0)] string EventId,
+    [property: Id(1)] Guid BatchId,
+    [property: Id(2)] string SenderBatchId,
+    [property: Id(3)] int Row,
+    [property: Id(4)] int Copy,
+    [property: Id(5)] Guid MessageUuid,
+    [property: Id(6)] LetterState State,
+    [property: Id(7)] DateTimeOffset At,
+    [property: Id(8)] string? ErrorCode,
+    [property: Id(9)] string? ErrorText);
+
+[GenerateSerializer, Alias("dp.SenderState")]
+public sealed class SenderState
+{
+    [Id(0)] public Uri? Webhook { get; set; }
+    [Id(1)] public List<WebhookEvent> Pending { get; set; } = [];
+    [Id(2)] public long Delivered { get; set; }
+    [Id(3)] public string? LastError { get; set; }
+    [Id(4)] public int FailedAttempts { get; set; }
+    [Id(5)] public DateTimeOffset? NextAttemptAt { get; set; }
+}
+
+/// <summary>A sender system's webhook outbox: events are stored, pushed in order in groups, retried with back-off
+/// while the webhook fails, and dropped only once it answered 2xx.</summary>
+[Reentrant]
+public sealed class SenderGrain : Grain, ISenderGrain
+{
+    private readonly IPersistentState<SenderState> _state;
+    private readonly TimeProvider _time;
+    private readonly WakeUps _wakeUps;
+    private readonly IHttpClientFactory _http;
+    private readonly WebhookOptions _options;
+    private readonly ILogger<SenderGrain> _log;
+    private readonly CoalescingWriter _writer;
+    private Task? _pushing;
+
+    public SenderGrain([PersistentState("sender", StorageNames.Platform)] IPersistentState<SenderState> state,
+        TimeProvider time, WakeUps wakeUps, IHttpClientFactory http, IOptions<WebhookOptions> options, ILogger<SenderGrain> log)
+    {
+        (_state, _time, _wakeUps, _http, _options, _log) = (state, time, wakeUps, http, options.Value, log);
+        // Serialise a snapshot: the live list keeps changing while the storage provider writes.
+        _writer = new CoalescingWriter(() =>
+        {
+            var live = _state.State;
+            _state.State = new SenderState
+            {
+                Webhook = live.Webhook, Pending = [.. live.Pending], Delivered = live.Delivered, LastError = live.LastError,
+                FailedAttempts = live.FailedAttempts, NextAttemptAt = live.NextAttemptAt,
+            };
+            return _state.WriteStateAsync();
+        });
+    }
+
+    private SenderState S => _state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Pending.Count > 0) Kick();
+        return Task.CompletedTask;
+    }
+
+    public async Task<SenderStatus> SetWebhook(Uri? webhook)
+    {
+        S.Webhook = webhook;
+        if (webhook is null) S.Pending.Clear();
+        S.FailedAttempts = 0;
+        S.NextAttemptAt = null;
+        await _writer.SaveAsync();
+        Kick();
+        return Status();
+    }
+
+    public async Task Notify(Guid batchId, string senderBatchId, IReadOnlyList<LetterStatusChanged> changes)
+    {
+        // Without a webhook there is nobody to push to; the batch's status answers instead.
+        if (S.Webhook is null || changes.Count == 0) return;
+        S.Pending.AddRange(changes.Select(c => new WebhookEvent(
+            $"{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText)));
+        await _writer.SaveAsync();
+        Kick();
+    }
+
+    public Task WakeUp()
+    {
+        Kick();
+        return Task.CompletedTask;
+    }
+
+    public Task<SenderStatus> GetStatus() => Task.FromResult(Status());
+
+    private SenderStatus Status() => new(this.GetPrimaryKeyString(), S.Webhook, S.Pending.Count, S.Delivered, S.LastError);
+
+    private void Kick()
+    {
+        if (_pushing is null || _pushing.IsCompleted) _pushing = Push();
+    }
+
+    private async Task Push()
+    {
+        while (S.Pending.Count > 0 && S.Webhook is { } webhook)
+        {
+            var now = _time.GetUtcNow();
+            if (S.NextAttemptAt > now) return;
+            var group = S.Pending.Take(_options.EventsPerPush).ToList();
+            var error = await Post(webhook, group);
+            if (error is null)
+            {
+                S.Pending.RemoveRange(0, Math.Min(group.Count, S.Pending.Count));
+                S.Delivered += group.Count;
+                S.FailedAttempts = 0;
+                S.NextAttemptAt = null;
+                S.LastError = null;
+            }
+            else
+            {
+                S.FailedAttempts++;
+                var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetry.Ticks, _options.FirstRetry.Ticks * (1L << Math.Min(S.FailedAttempts - 1, 20))));
+                S.NextAttemptAt = now + delay;
+                S.LastError = $"{now:O}: {error}";
+                _log.LogWarning("Webhook of sender {SenderId} failed ({Error}); {Pending} events wait, next try at {RetryAt}",
+                    this.GetPrimaryKeyString(), error, S.Pending.Count, S.NextAttemptAt);
+                await _writer.SaveAsync();
+                await _wakeUps.Schedule(this.GetGrainId(), S.NextAttemptAt.Value);
+                return;
+            }
+            await _writer.SaveAsync();
+        }
+    }
+
+    private async Task<string?> Post(Uri webhook, IReadOnlyList<WebhookEvent> events)
+    {
+        using var cts = new CancellationTokenSource(_options.Timeout);
+        try
+        {
+            using var response = await _http.CreateClient(nameof(SenderGrain)).PostAsJsonAsync(webhook, new { events }, PlatformJson.Options, cts.Token);
+            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            return e is OperationCanceledException ? $"no answer within {_options.Timeout.TotalSeconds:0.#} s" : e.Message;
+        }
+    }
+}

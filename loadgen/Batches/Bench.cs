@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using DigitalPost.Contracts;
+using DigitalPost.LoadGen.Receivers;
+using Spectre.Console;
+
+namespace DigitalPost.LoadGen.Batches;
+
+public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout);
+
+public sealed record BenchReport(
+    int Recipients,
+    int Organisations,
+    string Profile,
+    double UploadSeconds,
+    double Seconds,
+    double MessagesPerSecond,
+    double LatencyP50Ms,
+    double LatencyP99Ms,
+    double PeakSiloWorkingSetMb,
+    double PeakSiloManagedHeapMb,
+    BatchCounts Counts);
+
+/// <summary><c>loadgen bench</c>: a synthetic batch of N company recipients spread over simulated receiver systems,
+/// from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
+/// the platform reports it to the sender's webhook; memory is the silo's, sampled from <c>/api/operations</c>.</summary>
+public static class Bench
+{
+    public static async Task<BenchReport> Run(BenchSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        using var platform = new PlatformClient(settings.Platform, settings.ApiKey);
+        await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen);
+        await using var webhook = await WebhookCollector.Start();
+        var run = Guid.NewGuid().ToString("N")[..8];
+
+        var cvrs = SyntheticCvrs(settings.Organisations, seed: run.GetHashCode());
+        console.MarkupLineInterpolated($"Registering {cvrs.Count} organisations, each with a {settings.Profile} receiver system...");
+        foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i)))
+        {
+            var name = $"bench-{run}-{i}";
+            receivers.SetProfile(name, settings.Profile);
+            await platform.RegisterOrganisation(cvr, new OrganisationRegistration($"Bench {i}"), cancellationToken);
+            await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, cancellationToken);
+        }
+        var companies = new StringBuilder("cvr;navn;postkasse;pnumre;adresse\n");
+        foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i))) companies.Append($"{cvr};Bench {i};aktiv;;Benchvej {i}|1000 København K\n");
+        await platform.LoadRegistry("companies", new MemoryStream(Encoding.UTF8.GetBytes(companies.ToString())), cancellationToken);
+        await platform.SetWebhook(webhook.Url, cancellationToken);
+
+        var csv = new MemoryStream();
+        await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
+        {
+            await writer.WriteLineAsync("cvr;navn;beloeb;forfaldsdato");
+            for (var row = 0; row < settings.Recipients; row++)
+                await writer.WriteLineAsync($"{cvrs[row % cvrs.Count]};Virksomhed {row};{row % 9000 + 100},00;01-03-2027");
+        }
+        csv.Position = 0;
+
+        using var sampling = new CancellationTokenSource();
+        var peak = SamplePeakMemory(platform, sampling.Token);
+        var clock = Stopwatch.StartNew();
+        var accepted = await platform.SubmitBatch(new BatchOptions($"Bench {run}", BatchId: $"bench-{run}"),
+            "Kære {{ navn }}\n\nDu skal betale {{ beloeb }} kr. senest {{ forfaldsdato }}.", csv, cancellationToken: cancellationToken);
+        var uploaded = clock.Elapsed;
+        console.MarkupLineInterpolated($"Accepted {accepted.Status?.Counts.Accepted} rows in {uploaded.TotalSeconds:0.00} s; following...");
+        var final = await Send.Follow(platform, accepted.BatchId, settings.Timeout, console, cancellationToken);
+        var elapsed = clock.Elapsed;
+        await sampling.CancelAsync();
+        var (workingSet, heap) = await peak;
+
+        // The webhook may trail the batch's completion by a flush or two.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (webhook.Events.Count(e => e.State.IsFinal()) < final.Counts.Accepted && DateTime.UtcNow < deadline) await Task.Delay(200, cancellationToken);
+        var latencies = webhook.Events.Where(e => e.BatchId == accepted.BatchId && e.State is LetterState.Delivered or LetterState.DeliveredToVirk)
+            .Select(e => (e.At - final.AcceptedAt).TotalMilliseconds).Order().ToArray();
+        return new BenchReport(settings.Recipients, cvrs.Count, settings.Profile.ToString(), Math.Round(uploaded.TotalSeconds, 3), Math.Round(elapsed.TotalSeconds, 3),
+            Math.Round(settings.Recipients / elapsed.TotalSeconds, 1), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
+            Math.Round(workingSet / 1048576.0, 1), Math.Round(heap / 1048576.0, 1), final.Counts);
+    }
+
+    public static string ToJson(BenchReport report) => JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true });
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 1);
+
+    private static async Task<(long WorkingSet, long Heap)> SamplePeakMemory(PlatformClient platform, CancellationToken cancellationToken)
+    {
+        long workingSet = 0, heap = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var operations = await platform.GetOperations(cancellationToken);
+                var process = operations.GetProperty("process");
+                workingSet = Math.Max(workingSet, process.GetProperty("workingSetBytes").GetInt64());
+                heap = Math.Max(heap, process.GetProperty("managedHeapBytes").GetInt64());
+                await Task.Delay(200, cancellationToken);
+            }
+            catch (OperationCanceledException) { break; }
+        }
+        return (workingSet, heap);
+    }
+
+    /// <summary>Valid CVR numbers (modulus 11), different per run so runs do not share organisations.</summary>
+    public static IReadOnlyList<string> SyntheticCvrs(int count, int seed)
+    {
+        int[] weights = [2, 7, 6, 5, 4, 3, 2, 1];
+        var result = new List<string>();
+        for (var n = 10_000_000 + Math.Abs(seed % 80_000_000); result.Count < count; n++)
+        {
+            var digits = (n % 90_000_000 + 10_000_000).ToString();
+            var sum = 0;
+            for (var i = 0; i < 8; i++) sum += (digits[i] - '0') * weights[i];
+            if (sum % 11 == 0) result.Add(digits);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using DigitalPost.Contracts;
+
+namespace DigitalPost.LoadGen.Batches;
+
+/// <summary>What the platform answers to a batch upload.</summary>
+public sealed record BatchAccepted(Guid BatchId, string SenderBatchId, string Outcome, BatchStatusView? Status, int IssueCount, IReadOnlyList<RowIssue> Issues);
+
+/// <summary>The platform's HTTP API as a sender system and an operator use it.</summary>
+public sealed class PlatformClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public PlatformClient(Uri platform, string? apiKey, TimeSpan? timeout = null)
+    {
+        _http = new HttpClient { BaseAddress = platform, Timeout = timeout ?? TimeSpan.FromMinutes(10) };
+        if (apiKey is not null) _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+    }
+
+    public Uri BaseAddress => _http.BaseAddress!;
+
+    /// <summary>Uploads a merge batch. The CSV is streamed from <paramref name="csv"/>.</summary>
+    public async Task<BatchAccepted> SubmitBatch(BatchOptions options, string template, Stream csv,
+        IEnumerable<(string Path, bool PerRow)>? attachments = null, CancellationToken cancellationToken = default)
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(JsonSerializer.Serialize(options, PlatformJson.Options), Encoding.UTF8, "application/json"), "options" },
+            { new StringContent(template, Encoding.UTF8, "text/plain"), "template" },
+        };
+        foreach (var (path, perRow) in attachments ?? [])
+        {
+            var file = new StreamContent(File.OpenRead(path));
+            file.Headers.ContentType = new MediaTypeHeaderValue(path.EndsWith(".pdf", StringComparison.OrdinalIgnoreCase) ? "application/pdf" : "application/octet-stream");
+            form.Add(file, perRow ? "rowAttachment" : "attachment", Path.GetFileName(path));
+        }
+        var recipients = new StreamContent(csv);
+        recipients.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(recipients, "recipients", "recipients.csv");
+        using var response = await _http.PostAsync("/api/batches", form, cancellationToken);
+        if (response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK)
+            return (await response.Content.ReadFromJsonAsync<BatchAccepted>(PlatformJson.Options, cancellationToken))!;
+        throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    public Task<BatchStatusView> GetBatch(Guid batchId, CancellationToken cancellationToken = default) =>
+        Get<BatchStatusView>($"/api/batches/{batchId}", cancellationToken);
+
+    public Task<List<LetterView>> GetLetters(Guid batchId, bool errorsOnly, int take = 10_000, CancellationToken cancellationToken = default) =>
+        Get<List<LetterView>>($"/api/batches/{batchId}/letters?errorsOnly={errorsOnly}&take={take}", cancellationToken);
+
+    public Task<MessageStatusView> GetMessage(Guid messageUuid, CancellationToken cancellationToken = default) =>
+        Get<MessageStatusView>($"/api/messages/{messageUuid}", cancellationToken);
+
+    public Task<ReceiverSystemStatus> GetReceiverSystem(string cvr, string systemId, CancellationToken cancellationToken = default) =>
+        Get<ReceiverSystemStatus>($"/api/organisations/{cvr}/receiver-systems/{systemId}", cancellationToken);
+
+    public Task<JsonElement> GetOperations(CancellationToken cancellationToken = default) => Get<JsonElement>("/api/operations", cancellationToken);
+
+    public Task SetWebhook(Uri? url, CancellationToken cancellationToken = default) => Send(HttpMethod.Put, "/api/senders/me/webhook", new { url }, cancellationToken);
+
+    public Task RegisterOrganisation(string cvr, OrganisationRegistration registration, CancellationToken cancellationToken = default) =>
+        Send(HttpMethod.Put, $"/api/organisations/{cvr}", registration, cancellationToken);
+
+    public Task RegisterReceiverSystem(string cvr, string systemId, Uri endpoint, string technicalContact, bool isPrimary, CancellationToken cancellationToken = default) =>
+        Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary }, cancellationToken);
+
+    public Task PutContactPoint(string cvr, string contactPointId, string receiverSystemId, CancellationToken cancellationToken = default) =>
+        Send(HttpMethod.Put, $"/api/organisations/{cvr}/contact-points/{contactPointId}", new { name = contactPointId, receiverSystemId }, cancellationToken);
+
+    /// <summary>Sends one message (not a batch) to an organisation's contact point, as a system-to-system sender does.</summary>
+    public Task SendMessage(Guid uuid, string cvr, string? contactPointId, string label, CancellationToken cancellationToken = default) =>
+        Send(HttpMethod.Post, "/api/messages", new Message(
+            new MessageHeader(uuid, label, new Sender(ScenarioSenderCvr), new Recipient(cvr, RecipientIdType.Cvr, contactPointId)),
+            new MessageBody(new Document(label, [new DocumentFile("brev.txt", "text/plain", Encoding.UTF8.GetBytes(label))]))), cancellationToken);
+
+    /// <summary>A valid CVR (modulus 11) that the load generator signs its single messages with.</summary>
+    public const string ScenarioSenderCvr = "29189846";
+
+    public async Task LoadRegistry(string part, Stream csv, CancellationToken cancellationToken = default)
+    {
+        using var content = new StreamContent(csv);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        using var response = await _http.PutAsync($"/api/registry/{part}", content, cancellationToken);
+        if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    private async Task<T> Get<T>(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(path, cancellationToken);
+        if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        return (await response.Content.ReadFromJsonAsync<T>(PlatformJson.Options, cancellationToken))!;
+    }
+
+    private async Task Send(HttpMethod method, string path, object body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
+        using var response = await _http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+public sealed class PlatformException(HttpStatusCode status, string body) : Exception($"The platform answered {(int)status} {status}: {body}")
+{
+    public HttpStatusCode Status { get; } = status;
+}
