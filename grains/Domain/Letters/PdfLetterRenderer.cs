@@ -1,0 +1,204 @@
+using PdfSharp;
+using PdfSharp.Drawing;
+using PdfSharp.License;
+using PdfSharp.Pdf;
+
+namespace DigitalPost.Domain.Letters;
+
+/// <summary>Lays a letter out on A4 as a Danish letter for a window envelope. Holds no state: one instance serves
+/// concurrent renders.</summary>
+/// <remarks>PDFsharp 6.5 is licensed AGPL-3.0 or commercially and refuses to work until the process has chosen: the host
+/// calls <see cref="PdfSharpLicense.LoadLicense"/> with a commercial key or <see cref="PdfSharpLicense.SetAgplLicense"/>
+/// once at startup. That choice binds the whole service, so it is the host's to make, not this class's.</remarks>
+public sealed class PdfLetterRenderer
+{
+    private const double Mm = 72 / 25.4;
+    private const double PageWidth = 210 * Mm, PageHeight = 297 * Mm;
+    private const double Left = 25 * Mm, Right = PageWidth - 20 * Mm, Top = 20 * Mm, Bottom = PageHeight - 25 * Mm;
+    // The address field of DIN 5008 form B, which Danish window envelopes (C5, C65) follow.
+    private const double AddressTop = 50 * Mm, AddressWidth = 80 * Mm;
+    private const double DateTop = 100 * Mm, TitleTop = 110 * Mm, FooterTop = PageHeight - 15 * Mm;
+
+    // Danish month names spelled out here rather than taken from da-DK, so dates do not depend on the machine's ICU data.
+    private static readonly string[] Months =
+        ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"];
+
+    static PdfLetterRenderer() => LetterFontResolver.Install();
+
+    public byte[] Render(LetterContent letter)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        using var document = NewDocument();
+        document.Info.Title = letter.Title;
+        document.Info.Author = letter.SenderName;
+        document.Options.CompressContentStreams = true;
+
+        using (var layout = new Layout(document))
+        {
+            layout.Letterhead(letter);
+            layout.Body(letter.Body);
+            layout.Footers();
+        }
+
+        using var output = new MemoryStream();
+        document.Save(output);
+        return output.ToArray();
+    }
+
+    private static PdfDocument NewDocument()
+    {
+        try
+        {
+            return new PdfDocument();
+        }
+        catch (PdfSharpLicenseException e)
+        {
+            throw new InvalidOperationException(
+                "PDFsharp has no licence: call PdfSharpLicense.LoadLicense(key) or PdfSharpLicense.SetAgplLicense() at startup.", e);
+        }
+    }
+
+    public static string DanishDate(DateOnly date) => $"{date.Day}. {Months[date.Month - 1]} {date.Year}";
+
+    /// <summary>One render's pages and fonts; the pages stay open until every footer knows the page count.</summary>
+    private sealed class Layout(PdfDocument document) : IDisposable
+    {
+        // Unicode encoding writes a ToUnicode map, so æøå can be searched and copied from the PDF.
+        private static readonly XPdfFontOptions Unicode = new(PdfFontEncoding.Unicode);
+
+        private readonly XFont _text = new(LetterFontResolver.Family, 10, XFontStyleEx.Regular, Unicode);
+        private readonly XFont _bold = new(LetterFontResolver.Family, 10, XFontStyleEx.Bold, Unicode);
+        private readonly XFont _heading = new(LetterFontResolver.Family, 12, XFontStyleEx.Bold, Unicode);
+        private readonly XFont _title = new(LetterFontResolver.Family, 13, XFontStyleEx.Bold, Unicode);
+        private readonly XFont _footer = new(LetterFontResolver.Family, 8, XFontStyleEx.Regular, Unicode);
+        private readonly List<XGraphics> _pages = [];
+        private double _y;
+
+        private XGraphics Page => _pages[^1];
+
+        public void Letterhead(LetterContent letter)
+        {
+            NewPage();
+            DrawRight(letter.SenderName, _bold, Top);
+            var y = AddressTop;
+            foreach (var line in letter.RecipientLines)
+            {
+                Page.DrawString(Fit(line, _text, AddressWidth), _text, XBrushes.Black, Left, y, XStringFormats.TopLeft);
+                y += _text.GetHeight();
+            }
+            DrawRight(DanishDate(letter.Date), _text, DateTop);
+            _y = TitleTop;
+            foreach (var line in Wrap(letter.Title, _title)) Line(line, _title);
+            _y += _text.GetHeight();
+        }
+
+        /// <summary>"# " starts a heading, a blank line ends a paragraph, every other line wraps to the page width.</summary>
+        public void Body(string body)
+        {
+            var gap = false;
+            foreach (var raw in body.ReplaceLineEndings("\n").Split('\n'))
+            {
+                var line = raw.Replace('\t', ' ').TrimEnd();
+                if (line.Length == 0)
+                {
+                    gap = true;
+                    continue;
+                }
+
+                var heading = line.StartsWith("# ", StringComparison.Ordinal);
+                if ((gap || heading) && _y > Top) _y += _text.GetHeight() * 0.6;
+                gap = false;
+                // A heading at the foot of a page would be cut off from its text.
+                if (heading && _y + _heading.GetHeight() + _text.GetHeight() > Bottom) NewPage();
+                var font = heading ? _heading : _text;
+                foreach (var wrapped in Wrap(heading ? line[2..].Trim() : line, font)) Line(wrapped, font);
+                if (heading) _y += _text.GetHeight() * 0.3;
+            }
+        }
+
+        public void Footers()
+        {
+            for (var i = 0; i < _pages.Count; i++)
+            {
+                var footer = $"Side {i + 1} af {_pages.Count}";
+                var width = _pages[i].MeasureString(footer, _footer).Width;
+                _pages[i].DrawString(footer, _footer, XBrushes.Black, (PageWidth - width) / 2, FooterTop, XStringFormats.TopLeft);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var page in _pages) page.Dispose();
+        }
+
+        private void NewPage()
+        {
+            var page = document.AddPage();
+            page.Size = PageSize.A4;
+            _pages.Add(XGraphics.FromPdfPage(page));
+            _y = Top;
+        }
+
+        private void Line(string text, XFont font)
+        {
+            if (_y + font.GetHeight() > Bottom) NewPage();
+            Page.DrawString(text, font, XBrushes.Black, Left, _y, XStringFormats.TopLeft);
+            _y += font.GetHeight();
+        }
+
+        private void DrawRight(string text, XFont font, double y)
+        {
+            text = Fit(text, font, Right - Left);
+            Page.DrawString(text, font, XBrushes.Black, Right - Page.MeasureString(text, font).Width, y, XStringFormats.TopLeft);
+        }
+
+        private double Width(string text, XFont font) => Page.MeasureString(text, font).Width;
+
+        /// <summary>Greedy word wrap; a word wider than the line is broken where it must be.</summary>
+        private List<string> Wrap(string text, XFont font)
+        {
+            const double width = Right - Left;
+            var lines = new List<string>();
+            var space = Width(" ", font);
+            var line = "";
+            var lineWidth = 0.0;
+            foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var wordWidth = Width(word, font);
+                if (line.Length > 0 && lineWidth + space + wordWidth <= width)
+                {
+                    line += " " + word;
+                    lineWidth += space + wordWidth;
+                    continue;
+                }
+                if (line.Length > 0) lines.Add(line);
+                (line, lineWidth) = (word, wordWidth);
+                while (lineWidth > width)
+                {
+                    var head = Fit(line, font, width, ellipsis: false);
+                    lines.Add(head);
+                    line = line[head.Length..];
+                    lineWidth = Width(line, font);
+                }
+            }
+            if (line.Length > 0 || lines.Count == 0) lines.Add(line);
+            return lines;
+        }
+
+        /// <summary>The longest start of <paramref name="text"/> that fits (at least one character, so wrapping progresses).</summary>
+        private string Fit(string text, XFont font, double width, bool ellipsis = true)
+        {
+            if (Width(text, font) <= width) return text;
+            var suffix = ellipsis ? "…" : "";
+            int fits = 1, fails = text.Length;
+            while (fails - fits > 1)
+            {
+                var middle = (fits + fails) / 2;
+                if (Width(text[..middle] + suffix, font) <= width) fits = middle;
+                else fails = middle;
+            }
+            if (fits > 1 && char.IsHighSurrogate(text[fits - 1])) fits--;
+            return text[..fits] + suffix;
+        }
+    }
+}

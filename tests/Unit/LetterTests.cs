@@ -1,0 +1,330 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using DigitalPost.Domain.Letters;
+using PdfSharp;
+using PdfSharp.Pdf;
+using PdfSharp.Pdf.IO;
+
+namespace DigitalPost.Tests.Unit;
+
+public class LetterTemplateTests
+{
+    // An ordinal dictionary on purpose: the template must match field names case-insensitively all the same.
+    private static string Render(string template, params (string Key, string Value)[] fields) =>
+        LetterTemplate.Parse(template).Render(fields.ToDictionary(f => f.Key, f => f.Value));
+
+    [Fact]
+    public void Merge_fields_are_the_variables_read_by_outputs_filters_and_conditions()
+    {
+        var template = LetterTemplate.Parse("""
+            Kære {{ navn }},
+            Beløb: {{ beloeb | upcase }} {{ "kr." | append: valuta }}
+            {% if forfaldsdato %}Betal senest {{ forfaldsdato }}.{% endif %}
+            {% unless Afdeling == 'Skat' and kunde.type contains "firma" %}Privat{% endunless %}
+            """);
+
+        Assert.Equal(["Afdeling", "beloeb", "forfaldsdato", "kunde", "navn", "valuta"], template.MergeFields.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Merge_fields_leave_out_loop_variables_and_assigned_names_even_in_nested_loops()
+    {
+        var template = LetterTemplate.Parse("""
+            {% assign linjer = adresse | split: ";" %}
+            {% capture hilsen %}Hej {{ navn }}{% endcapture %}
+            {% for linje in linjer %}{% for ord in linje %}{{ ord }}{{ forloop.index }}{{ linje }}{% endfor %}{% endfor %}
+            {{ hilsen }}
+            """);
+
+        Assert.Equal(["adresse", "navn"], template.MergeFields.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Merge_fields_compare_case_insensitively()
+    {
+        var template = LetterTemplate.Parse("{{ Navn }} {{ NAVN }}");
+
+        Assert.Single(template.MergeFields);
+        Assert.Contains("navn", template.MergeFields);
+    }
+
+    [Fact]
+    public void A_field_read_before_it_is_assigned_is_a_merge_field()
+    {
+        Assert.Contains("navn", LetterTemplate.Parse("{% assign navn = navn | upcase %}{{ navn }}").MergeFields);
+    }
+
+    [Fact]
+    public void Renders_danish_text_with_fields_matched_case_insensitively()
+    {
+        var text = Render("Kære {{ Navn }}, du skylder {{ beløb }} kr. til {{ by | upcase }}.",
+            ("navn", "Søren Ærøskøbing"), ("BELØB", "1.234,50"), ("by", "Århus"));
+
+        Assert.Equal("Kære Søren Ærøskøbing, du skylder 1.234,50 kr. til ÅRHUS.", text);
+    }
+
+    [Fact]
+    public void Does_not_html_encode()
+    {
+        Assert.Equal("<b>Smith & Søn</b> \"A/S\" 'x'", Render("{{ firma }}", ("firma", "<b>Smith & Søn</b> \"A/S\" 'x'")));
+    }
+
+    [Fact]
+    public void A_missing_field_renders_empty_and_is_false()
+    {
+        var template = LetterTemplate.Parse("Hej {{ navn }}!{% if forfaldsdato %} Betal senest {{ forfaldsdato }}.{% endif %}");
+
+        Assert.Equal("Hej !", template.Render(new Dictionary<string, string>()));
+        Assert.Equal("Hej Bo! Betal senest 1. december 2026.",
+            template.Render(new Dictionary<string, string> { ["navn"] = "Bo", ["forfaldsdato"] = "1. december 2026" }));
+    }
+
+    [Fact]
+    public void A_blank_cell_is_false_because_a_csv_cell_is_never_nil()
+    {
+        Assert.Equal("ingen dato", Render("{% if dato %}{{ dato }}{% else %}ingen dato{% endif %}", ("dato", "  ")));
+        Assert.Equal("ukendt", Render("{{ dato | default: 'ukendt' }}", ("dato", "")));
+    }
+
+    [Theory]
+    [InlineData("{{ x | downcase }}", "ÆØÅ ABC", "æøå abc")]
+    [InlineData("{{ x | capitalize }}", "øSTERBRO", "Østerbro")]
+    [InlineData("{{ x | strip | prepend: '[' | append: ']' }}", "  a  ", "[a]")]
+    [InlineData("{{ x | replace: 'a', 'å' | remove_first: 'b' }}", "abab", "ååb")]
+    [InlineData("{{ x | truncate: 8 }}", "Strandvejen 12", "Stran...")]
+    [InlineData("{{ x | truncate: 8, '…' }}", "Strandvejen 12", "Strandv…")]
+    [InlineData("{{ x | split: ',' | join: ' og ' }}", "a,b,c", "a og b og c")]
+    [InlineData("{{ x | split: ',' | last }} {{ x | size }} {{ x.size }}", "a,b,c", "c 5 5")]
+    public void Filters_apply(string template, string value, string expected)
+    {
+        Assert.Equal(expected, Render(template, ("x", value)));
+    }
+
+    [Theory]
+    [InlineData("1500,50", "over")]
+    [InlineData("999.99", "under")]
+    [InlineData("1000", "lige")]
+    [InlineData("ukendt", "tekst")]
+    public void Conditions_compare_numbers_with_a_decimal_comma_as_numbers(string amount, string expected)
+    {
+        const string template = """
+            {%- if beloeb > 1000 -%}over
+            {%- elsif beloeb == 1000 -%}lige
+            {%- elsif beloeb < 1000 -%}under
+            {%- else -%}tekst
+            {%- endif -%}
+            """;
+
+        Assert.Equal(expected, Render(template, ("beloeb", amount)));
+    }
+
+    [Fact]
+    public void And_or_contains_and_unless_evaluate_as_in_liquid()
+    {
+        const string template = "{% if a == 'x' or b contains 'ø' and c != empty %}ja{% endif %}{% unless a %}nej{% endunless %}";
+
+        Assert.Equal("ja", Render(template, ("a", "x"), ("b", ""), ("c", "")));
+        Assert.Equal("ja", Render(template, ("a", "y"), ("b", "Køge"), ("c", "1")));
+        Assert.Equal("", Render(template, ("a", "y"), ("b", "Køge"), ("c", "")));
+        Assert.Equal("nej", Render(template, ("b", "Køge")));
+    }
+
+    [Fact]
+    public void Loops_over_a_split_field_with_forloop_reversed_limit_and_else()
+    {
+        var template = LetterTemplate.Parse(
+            "{% assign dele = x | split: ';' %}{% for d in dele reversed limit: 2 %}{{ forloop.index }}={{ d }}{% unless forloop.last %}, {% endunless %}{% else %}tom{% endfor %}");
+
+        Assert.Equal("1=b, 2=a", template.Render(new Dictionary<string, string> { ["x"] = "a;b;c" }));
+        Assert.Equal("tom", template.Render(new Dictionary<string, string> { ["x"] = "" }));
+    }
+
+    [Fact]
+    public void A_tag_alone_on_its_line_leaves_no_blank_line_and_dashes_trim_whitespace()
+    {
+        const string template = "Kære {{ navn }}\n{% if gaeld %}\nDu skylder {{ gaeld }} kr.\n{% endif %}\n\nVenlig hilsen\n  {%- comment %} intern note {% endcomment %}\nKommunen";
+
+        Assert.Equal("Kære Bo\nDu skylder 100 kr.\n\nVenlig hilsen\nKommunen", Render(template, ("navn", "Bo"), ("gaeld", "100")));
+        Assert.Equal("Kære Bo\n\nVenlig hilsen\nKommunen", Render(template, ("navn", "Bo")));
+    }
+
+    [Fact]
+    public void Raw_keeps_liquid_syntax_as_text()
+    {
+        Assert.Equal("Skriv {{ navn }} i skabelonen.", Render("Skriv {% raw %}{{ navn }}{% endraw %} i skabelonen."));
+    }
+
+    [Theory]
+    [InlineData("Kære {{ navn }}\n\n{% if x %}\nabc", "Line 3, column 1", "'if' tag was never closed")]
+    [InlineData("a\n{% for x in y %}\n{% if x %}{% endfor %}", "Line 3, column 1", "'if' tag was never closed")]
+    [InlineData("a\nb {{ navn | upcse }}", "Line 2, column 13", "unknown filter 'upcse'")]
+    [InlineData("a\n{{ navn | truncate: 1, 2, 3 }}", "Line 2, column 11", "filter 'truncate' takes 0 to 2 argument(s), not 3")]
+    [InlineData("{% endif %}", "Line 1, column 1", "'endif' has no opening tag")]
+    [InlineData("x\r\ny\r\n{% case a %}", "Line 3, column 1", "unknown tag 'case'")]
+    [InlineData("Hej {{ navn", "Line 1, column 5", "'{{' is not closed by '}}'")]
+    [InlineData("{{ 'abc }}", "Line 1, column 4", "the string is not closed")]
+    [InlineData("{% if a = 1 %}{% endif %}", "Line 1, column 9", "expected the end, found '= 1'")]
+    [InlineData("{% raw %}{{ x }}", "Line 1, column 1", "'raw' tag was never closed")]
+    public void A_broken_template_says_where_and_what(string source, string where, string what)
+    {
+        var error = Assert.Throws<TemplateException>(() => LetterTemplate.Parse(source));
+
+        Assert.StartsWith(where + ":", error.Message);
+        Assert.Contains(what, error.Message);
+    }
+
+    [Fact]
+    public void Loops_that_multiply_out_of_bounds_stop_with_an_error()
+    {
+        var template = LetterTemplate.Parse(
+            "{% assign t = x | split: '' %}{% for a in t %}{% for b in t %}{% for c in t %}.{% endfor %}{% endfor %}{% endfor %}");
+
+        Assert.Throws<TemplateException>(() => template.Render(new Dictionary<string, string> { ["x"] = new('x', 30) }));
+    }
+
+    [Fact]
+    public void One_parsed_template_renders_concurrently()
+    {
+        var template = LetterTemplate.Parse("{% assign n = navn | upcase %}{% for c in n %}{{ c }}{% endfor %}");
+
+        Parallel.For(0, 200, i =>
+            Assert.Equal($"NAVN{i}", template.Render(new Dictionary<string, string> { ["navn"] = $"navn{i}" })));
+    }
+}
+
+public class LetterPdfTests
+{
+    // Tests run PDFsharp under its AGPL licence; which licence production uses is the host's decision.
+    static LetterPdfTests() => PdfSharpLicense.SetAgplLicense();
+
+    private static readonly PdfLetterRenderer Renderer = new();
+
+    private static LetterContent Letter(string body) => new(
+        "Påmindelse om betaling af ejendomsskat",
+        "Ærø Kommune",
+        ["Søren Østergaard Ågesen", "Æblevej 7, 2. th.", "5970 Ærøskøbing"],
+        new DateOnly(2026, 11, 23),
+        body);
+
+    private static string Paragraphs(int count) => string.Join("\n\n", Enumerable.Range(1, count).Select(i =>
+        $"Afsnit {i}: Kommunen har registreret, at beløbet for ejendomsskat endnu ikke er betalt. Beløbet skal være indbetalt senest den 1. december."));
+
+    private static PdfDocument Open(byte[] pdf) => PdfReader.Open(new MemoryStream(pdf), PdfDocumentOpenMode.Import);
+
+    /// <summary>Each Type0 font on the pages: its base name, whether the font file is embedded, and its Unicode map.</summary>
+    private static List<(string BaseFont, bool Embedded, string ToUnicode)> Fonts(PdfDocument pdf) =>
+        pdf.Pages.Cast<PdfPage>()
+            .SelectMany(page => page.Resources.Elements.GetDictionary("/Font") is { } fonts
+                ? fonts.Elements.Keys.Select(key => fonts.Elements.GetDictionary(key)!)
+                : [])
+            .Select(font =>
+            {
+                var descriptor = font.Elements.GetArray("/DescendantFonts")?.Elements.GetDictionary(0)?.Elements.GetDictionary("/FontDescriptor");
+                var toUnicode = font.Elements.GetDictionary("/ToUnicode")?.Stream.UnfilteredValue ?? [];
+                return (font.Elements.GetName("/BaseFont"), descriptor?.Elements.GetDictionary("/FontFile2") is not null,
+                    Encoding.ASCII.GetString(toUnicode));
+            })
+            .DistinctBy(f => f.Item1)
+            .ToList();
+
+    /// <summary>Whether a font's ToUnicode map (bfchar or bfrange entries) gives a glyph for <paramref name="c"/>.</summary>
+    private static bool Maps(string toUnicode, char c) =>
+        Regex.Matches(toUnicode, @"^<(?<from>[0-9A-Fa-f]{4})>(?:<(?<to>[0-9A-Fa-f]{4})>)?\s*<(?<unicode>[0-9A-Fa-f]{4})>$", RegexOptions.Multiline)
+            .Where(m => m.Index > toUnicode.IndexOf("endcodespacerange", StringComparison.Ordinal))
+            .Any(m =>
+            {
+                int Hex(string group) => int.Parse(m.Groups[group].Value, NumberStyles.HexNumber);
+                var span = m.Groups["to"].Success ? Hex("to") - Hex("from") : 0;
+                return c >= Hex("unicode") && c <= Hex("unicode") + span;
+            });
+
+    [Fact]
+    public void Renders_an_a4_pdf_with_dejavu_embedded_for_the_danish_letters()
+    {
+        var pdf = Renderer.Render(Letter("Kære Søren\n\nÆbler, østers og ål: æøå ÆØÅ."));
+
+        Assert.Equal("%PDF", Encoding.ASCII.GetString(pdf, 0, 4));
+        using var document = Open(pdf);
+        var page = Assert.Single(document.Pages.Cast<PdfPage>());
+        Assert.Equal(595, page.Width.Point, 0);
+        Assert.Equal(842, page.Height.Point, 0);
+        var fonts = Fonts(document);
+        Assert.Contains(fonts, f => f.BaseFont.EndsWith("+DejaVu Sans", StringComparison.Ordinal));
+        Assert.Contains(fonts, f => f.BaseFont.EndsWith("+DejaVu Sans,Bold", StringComparison.Ordinal));
+        Assert.All(fonts, f => Assert.True(f.Embedded, f.BaseFont));
+        var regular = fonts.Single(f => f.BaseFont.EndsWith("+DejaVu Sans", StringComparison.Ordinal));
+        Assert.All("æøåÆØÅ", c => Assert.True(Maps(regular.ToUnicode, c), $"'{c}' is not in the embedded regular font"));
+    }
+
+    [Fact]
+    public void A_heading_is_drawn_bold_without_its_marker()
+    {
+        var pdf = Renderer.Render(Letter("# Quiz om zebraer\nBrødtekst.\n\n#ikke en overskrift"));
+
+        using var document = Open(pdf);
+        var fonts = Fonts(document);
+        var bold = fonts.Single(f => f.BaseFont.EndsWith("+DejaVu Sans,Bold", StringComparison.Ordinal));
+        var regular = fonts.Single(f => f.BaseFont.EndsWith("+DejaVu Sans", StringComparison.Ordinal));
+        Assert.True(Maps(bold.ToUnicode, 'Q') && Maps(bold.ToUnicode, 'z'), "the heading is in the bold font");
+        Assert.False(Maps(regular.ToUnicode, 'Q'), "the heading is not in the regular font");
+        Assert.False(Maps(bold.ToUnicode, '#'), "the heading marker is not drawn");
+        Assert.True(Maps(regular.ToUnicode, '#'), "'#' without a space is text");
+    }
+
+    [Fact]
+    public void A_long_body_flows_onto_further_pages_in_proportion_to_its_length()
+    {
+        int Pages(int paragraphs)
+        {
+            using var document = Open(Renderer.Render(Letter(Paragraphs(paragraphs))));
+            return document.PageCount;
+        }
+
+        var (one, many, twiceAsMany) = (Pages(1), Pages(200), Pages(400));
+
+        Assert.Equal(1, one);
+        Assert.True(many > 1, $"{many} pages");
+        Assert.InRange(twiceAsMany, 2 * many - 2, 2 * many + 1);
+    }
+
+    [Fact]
+    public void Words_wider_than_the_page_and_empty_letters_do_not_break_the_layout()
+    {
+        using var wide = Open(Renderer.Render(Letter(new string('Ø', 2_000) + " slut")));
+        using var empty = Open(Renderer.Render(Letter("") with { Title = "", SenderName = "", RecipientLines = [] }));
+
+        Assert.InRange(wide.PageCount, 1, 2);
+        Assert.Equal(1, empty.PageCount);
+    }
+
+    [Fact]
+    public void Dates_are_written_in_danish()
+    {
+        Assert.Equal("23. november 2026", PdfLetterRenderer.DanishDate(new DateOnly(2026, 11, 23)));
+        Assert.Equal("1. maj 2027", PdfLetterRenderer.DanishDate(new DateOnly(2027, 5, 1)));
+    }
+
+    [Fact]
+    public void Renders_letters_concurrently_and_in_sequence_as_valid_pdfs()
+    {
+        var bodies = new[] { "Kort brev.", Paragraphs(3), Paragraphs(200) };
+
+        var pdfs = RenderAll(bodies.Select(Letter).ToArray(), parallel: true);
+
+        Assert.All(pdfs, pdf => Assert.Equal("%PDF", Encoding.ASCII.GetString(pdf, 0, 4)));
+        var pages = pdfs.Select(pdf =>
+        {
+            using var document = Open(pdf);
+            return document.PageCount;
+        }).ToArray();
+        Assert.Equal([1, 1], pages[..2]);
+        Assert.True(pages[2] > 1, $"{pages[2]} pages");
+        Assert.Equal(RenderAll([Letter("Kort brev.")], parallel: false)[0].Length, pdfs[0].Length, tolerance: 64);
+    }
+
+    /// <summary>Renders a handful of letters the way a batch would; a sanity check, not a timing.</summary>
+    private static byte[][] RenderAll(LetterContent[] letters, bool parallel) => parallel
+        ? letters.AsParallel().AsOrdered().Select(Renderer.Render).ToArray()
+        : letters.Select(Renderer.Render).ToArray();
+}
