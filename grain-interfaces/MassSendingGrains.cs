@@ -35,7 +35,9 @@ public sealed record AttachmentInfo([property: Id(0)] string Filename, [property
 public sealed record LetterPreview(
     [property: Id(0)] int Row,
     [property: Id(1)] byte[] Pdf,
-    [property: Id(2)] IReadOnlyList<AttachmentInfo> Attachments);
+    [property: Id(2)] IReadOnlyList<AttachmentInfo> Attachments,
+    /// <summary>The row's merge fields as read from the CSV.</summary>
+    [property: Id(3)] IReadOnlyDictionary<string, string> Fields);
 
 /// <summary>A merge batch, keyed by an id derived from the sender and the sender's batch id. It dispatches its rows
 /// as messages and keeps each letter's state from the letters stream.</summary>

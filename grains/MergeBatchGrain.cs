@@ -153,9 +153,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var found = await FindRow(row);
         if (found is null) return null;
         var recipient = (await Registry.Lookup([Query(found, found.Kind, found.RecipientId)]))[0];
-        var pdf = await Task.Run(() => _rendering.Render(Header, found, recipient));
+        var header = Header;
+        var pdf = await Task.Run(() => _rendering.Render(header, found, recipient));
         return new LetterPreview(row, pdf,
-            [.. LetterFactory.Attachments(Header, found).Select(a => new AttachmentInfo(a.Filename, a.ContentType, a.Content.LongLength))]);
+            [.. LetterFactory.Attachments(header, found).Select(a => new AttachmentInfo(a.Filename, a.ContentType, a.Content.LongLength))], found.Fields);
     }
 
     public Task WakeUp()

@@ -152,7 +152,7 @@ public sealed class MessageGrain(
                     if (S.Message!.Channel != DeliveryChannel.DigitalPost || S.Message.Header.Recipient.IdType == RecipientIdType.Cpr)
                     {
                         await DeliverOutsideReceiverSystems(now);
-                        break;
+                        return;
                     }
                     var route = await Organisation.Route(new RouteRequest(ContactPointId));
                     Record(MessageEventKind.Routed, $"to {route.Target}: {route.Reason}", route.Target.ReceiverSystemId);
@@ -193,6 +193,10 @@ public sealed class MessageGrain(
                     }
                     await Act(next.Step, now);
                     break;
+
+                default:
+                    // Print statuses advance by the print queue's reports, not by wake-ups.
+                    return;
             }
         }
         S.NextActionAt = null;

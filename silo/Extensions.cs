@@ -1,8 +1,10 @@
 using DigitalPost.Contracts;
+using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
+using Orleans.Storage;
 using Orleans.Dashboard;
 using System.Text.Json;
 
@@ -35,6 +37,9 @@ public static class SiloExtensions
     /// <summary>What every silo of the platform runs, whatever hosts it (the silo process or a test cluster).</summary>
     public static ISiloBuilder AddDigitalPostPlatform(this ISiloBuilder silo, IConfiguration configuration)
     {
+        // Grain state is stored with Orleans' own serializer: the contracts' [Id]s version it, and it takes the
+        // compiler's collection types that the default JSON serializer cannot read back.
+        silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.AddMemoryGrainStorage(StorageNames.Platform);
         silo.UseInMemoryReminderService();
         // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
@@ -50,6 +55,7 @@ public static class SiloExtensions
         services.AddOptions<ResendFlowOptions>().Bind(configuration.GetSection(ResendFlowOptions.Section));
         services.AddOptions<MassSendingOptions>().Bind(configuration.GetSection(MassSendingOptions.Section));
         services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section));
+        services.AddOptions<LetterOptions>().Bind(configuration.GetSection(LetterOptions.Section));
         services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         services.TryAddSingleton<WakeUps>();

@@ -72,7 +72,7 @@ public static class MassSendingApi
                 : NotYours(batch));
         batch.MapGet("/rows/{row:int}", async (string batch, int row, HttpContext http, IGrainFactory grains) =>
             await Own(grains, http, batch) is { } status && await grains.GetGrain<IMergeBatchGrain>(status.BatchId).Preview(row) is { } preview
-                ? Results.Ok(new { row, preview.Attachments, letter = $"/api/batches/{status.BatchId}/rows/{row}/letter.pdf" })
+                ? Results.Ok(new { row, preview.Fields, preview.Attachments, letter = $"/api/batches/{status.BatchId}/rows/{row}/letter.pdf" })
                 : NotYours(batch));
 
         senders.MapGet("/senders/me", (HttpContext http, IGrainFactory grains) => grains.GetGrain<ISenderGrain>(http.Sender().Id).GetStatus());

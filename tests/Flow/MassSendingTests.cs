@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using DigitalPost.Contracts;
+using DigitalPost.Silo;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Tests.Support;
 using static DigitalPost.Tests.Support.Batches;

@@ -85,6 +85,9 @@ public sealed class PlatformFixture : IAsyncLifetime
         cluster.ConfigureSilo((_, silo) =>
         {
             silo.AddDigitalPostPlatform(configuration);
+            // DIGITALPOST_TEST_LOGS=1 shows the silo's warnings and errors while a test runs.
+            if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1")
+                silo.Services.AddLogging(l => l.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
             // The platform's clock is fake; Orleans' own (membership, messaging, timers) stays real.
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
@@ -97,6 +100,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         var web = WebApplication.CreateSlimBuilder();
         web.WebHost.UseUrls("http://127.0.0.1:0");
         web.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1") web.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         web.Services.AddSingleton<IGrainFactory>(Client);
         web.Services.AddSingleton<TimeProvider>(Time);
         web.Services.AddDigitalPostApi(configuration);
