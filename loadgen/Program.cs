@@ -5,7 +5,16 @@ using DigitalPost.LoadGen.Batches;
 using DigitalPost.LoadGen.Receivers;
 using Spectre.Console;
 
-var platform = new Option<Uri>("--platform") { Description = "The platform's base URL, where receipts are posted.", DefaultValueFactory = _ => new Uri("http://127.0.0.1:5000") };
+var platform = new Option<Uri>("--platform")
+{
+    Description = "The platform's base URL.",
+    DefaultValueFactory = _ => new Uri("http://127.0.0.1:5000"),
+    CustomParser = result => Uri.TryCreate(result.Tokens.Single().Value, UriKind.Absolute, out var uri) ? uri : null,
+};
+platform.Validators.Add(result =>
+{
+    if (result.GetValueOrDefault<Uri?>() is null) result.AddError("--platform must be an absolute URL, such as http://127.0.0.1:5000");
+});
 var listen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5100" };
 var systems = new Option<string[]>("--system")
 {
@@ -55,6 +64,11 @@ var attachment = new Option<FileInfo[]>("--attachment") { Description = "A file 
 var rowAttachment = new Option<FileInfo[]>("--row-attachment") { Description = "A file attached to the rows that name it in their attachment column. Repeatable.", AllowMultipleArgumentsPerToken = true };
 var timeout = new Option<TimeSpan>("--timeout") { Description = "How long to follow the batch.", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
 var noFollow = new Option<bool>("--no-follow") { Description = "Upload and return without following the batch." };
+csvFile.AcceptExistingOnly();
+templateFile.AcceptExistingOnly();
+((Option<FileInfo>)optionsFile!).AcceptExistingOnly();
+attachment.AcceptExistingOnly();
+rowAttachment.AcceptExistingOnly();
 
 var send = new Command("send", "Upload a merge batch (CSV and template) to a running silo, follow it to the end, print a summary.")
 {

@@ -127,7 +127,7 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
 
         var sizes = upload.Individual.ToDictionary(a => a.Filename, a => a.Content.LongLength);
         var csvReader = new RecipientCsvReader(upload.Parsed.MergeFields, name => sizes.TryGetValue(name, out var size) ? size : null,
-            upload.Common.Sum(a => a.Content.LongLength));
+            upload.Common.Sum(a => a.Content.LongLength), upload.Parsed.RequiredFields);
         using var text = CsvText.Open(upload.Csv, leaveOpen: true);
 
         var shown = new List<RowIssue>();
@@ -169,7 +169,7 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
     {
         var sizes = upload.Individual.ToDictionary(a => a.Filename, a => a.Content.LongLength);
         var csvReader = new RecipientCsvReader(upload.Parsed.MergeFields, name => sizes.TryGetValue(name, out var size) ? size : null,
-            upload.Common.Sum(a => a.Content.LongLength));
+            upload.Common.Sum(a => a.Content.LongLength), upload.Parsed.RequiredFields);
         using var text = CsvText.Open(upload.Csv, leaveOpen: true);
         var found = csvReader.Read(text).FirstOrDefault(r => r.Row == row);
         return found is null ? (null, []) : (found.Accepted, found.Issues);

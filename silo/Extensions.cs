@@ -28,6 +28,7 @@ public static class SiloExtensions
             silo.AddDashboard();
         });
         builder.Services.AddDigitalPostApi(builder.Configuration);
+        builder.Services.AddHostedService<RegistrySeeding>();
         builder.Services.AddHealthChecks()
             .AddCheck<LocalSiloHealthCheck>("silo")
             .AddCheck<EmailOutboxHealthCheck>("email-outbox");

@@ -48,6 +48,8 @@ public static class Scenario
         var start = DateTimeOffset.UtcNow;
         string Day(DateTimeOffset at) => $"day {(at - start) / settings.Day,4:0.0}";
         var recovered = false;
+        var failedOnce = new HashSet<Guid>();
+        var failedAttempts = 0;
 
         for (var day = 0; day <= settings.Days; day++)
         {
@@ -73,8 +75,15 @@ public static class Scenario
                 {
                     var status = await platform.GetMessage(m.Uuid, cancellationToken);
                     var from = seen.GetValueOrDefault(m.Uuid);
-                    foreach (var e in status.History.Skip(from).Where(e => e.Kind is not (MessageEventKind.Accepted or MessageEventKind.Routed or MessageEventKind.Pushed or MessageEventKind.ReceiptPositive)))
+                    foreach (var e in status.History.Skip(from))
+                    {
+                        // Retries are counted, not listed: the timeline shows the first failure and the milestones.
+                        var failure = e.Kind is MessageEventKind.PushFailed or MessageEventKind.ReceiptMissing or MessageEventKind.ReceiptNegative;
+                        if (failure) failedAttempts++;
+                        if (e.Kind is MessageEventKind.Accepted or MessageEventKind.Routed or MessageEventKind.Pushed or MessageEventKind.ReceiptPositive) continue;
+                        if (failure && !failedOnce.Add(m.Uuid)) continue;
                         console.MarkupLineInterpolated($"{Day(e.At)}  [grey]{m.Policy,-7}[/] {m.System,-8} {m.Uuid.ToString()[..8]} [{Colour(e.Kind)}]{e.Kind}[/]: {e.Detail}");
+                    }
                     seen[m.Uuid] = status.History.Count;
                 }
                 foreach (var key in systemsActive.Keys.ToList())
@@ -86,6 +95,7 @@ public static class Scenario
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
             }
+            console.MarkupLineInterpolated($"[grey]-- end of day {day}: {messages.Count} letters sent, {failedAttempts} failed attempts so far --[/]");
         }
 
         var table = new Table().AddColumns("policy", "system", "letters", "delivered there", "forwarded", "to Virk", "still failing", "system");

@@ -68,9 +68,14 @@ public static class Send
     public static void Print(BatchStatusView status, IReadOnlyList<LetterView> errors, IAnsiConsole console)
     {
         var c = status.Counts;
-        var table = new Table().AddColumns("accepted", "rejected rows", "delivered", "to Virk", "to print", "NemSMS", "returned", "failed", "failing", "queued", "rerouted", "copies");
-        table.AddRow(c.Accepted.ToString(), c.RejectedRows.ToString(), c.Delivered.ToString(), c.ToVirk.ToString(), c.ToPrint.ToString(), c.ToNemSms.ToString(),
-            c.Returned.ToString(), c.Failed.ToString(), c.Failing.ToString(), c.Queued.ToString(), c.Rerouted.ToString(), c.Copies.ToString());
+        var table = new Table().AddColumns("letters", "count");
+        foreach (var (name, count) in new[]
+        {
+            ("rows accepted", c.Accepted), ("rows rejected", c.RejectedRows), ("delivered", c.Delivered), ("to the Virk mailbox", c.ToVirk),
+            ("physical post", c.ToPrint), ("NemSMS", c.ToNemSms), ("returned to sender", c.Returned), ("failed", c.Failed),
+            ("in the resend flow", c.Failing), ("queued", c.Queued), ("pending", c.Pending), ("rerouted", c.Rerouted), ("copies", c.Copies),
+        })
+            table.AddRow(name, count.ToString());
         console.Write(table);
         console.MarkupLineInterpolated($"Phase {status.Phase}; send queue {status.SendQueue}, archive queue {status.ArchiveQueue}.");
         foreach (var e in errors.Take(20))

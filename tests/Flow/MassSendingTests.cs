@@ -48,6 +48,20 @@ public sealed class MassSendingTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task A_merge_field_only_tested_in_a_condition_may_be_empty_while_one_the_letter_prints_may_not()
+    {
+        var cpr = NewAdultCpr();
+        await platform.LoadCitizens($"{cpr};Lis;tilmeldt;nej;;");
+        var template = "Kære {{ navn }}\n{% if rate %}Rate: {{ rate }}{% endif %}";
+
+        var upload = await platform.Alpha.SubmitBatch(Options(), $"cpr;navn;rate\n{cpr};Lis;\n{cpr};;100\n", template);
+
+        var error = Assert.Single(upload.Body!.Issues);
+        Assert.Equal((2, "navn"), (error.Row, error.Field));
+        Assert.Equal(1, (await platform.Alpha.WaitForCompletion(upload.Body.BatchId)).Counts.Delivered);
+    }
+
+    [Fact]
     public async Task Resubmitting_a_batch_makes_no_second_letter_and_the_same_id_with_other_content_is_refused()
     {
         var cpr = NewAdultCpr();

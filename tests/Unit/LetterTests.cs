@@ -10,6 +10,17 @@ namespace DigitalPost.Tests.Unit;
 
 public class LetterTemplateTests
 {
+    [Fact]
+    public void Required_fields_are_those_printed_outside_conditions_loops_and_defaults()
+    {
+        var template = LetterTemplate.Parse(
+            "{{ navn }} {{ beloeb | upcase }} {{ titel | default: 'Kære' }}\n{% if rate %}{{ rate }} {{ konto }}{% endif %}\n" +
+            "{% for x in liste %}{{ x }}{% endfor %}{% capture c %}{{ adresse }}{% endcapture %}");
+
+        Assert.Equal(["adresse", "beloeb", "navn"], template.RequiredFields.Order());
+        Assert.Superset(new HashSet<string>(["rate", "konto", "titel", "liste"]), template.MergeFields.ToHashSet());
+    }
+
     // An ordinal dictionary on purpose: the template must match field names case-insensitively all the same.
     private static string Render(string template, params (string Key, string Value)[] fields) =>
         LetterTemplate.Parse(template).Render(fields.ToDictionary(f => f.Key, f => f.Value));

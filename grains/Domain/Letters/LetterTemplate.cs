@@ -23,6 +23,7 @@ public sealed class LetterTemplate
     {
         _nodes = nodes;
         MergeFields = mergeFields.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        RequiredFields = nodes.SelectMany(n => n.AlwaysPrinted()).Where(MergeFields.Contains).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
     /// <exception cref="TemplateException">The template does not parse.</exception>
@@ -36,6 +37,10 @@ public sealed class LetterTemplate
     /// <summary>The merge fields the template reads: top-level variable names, e.g. <c>{{ navn }}</c>,
     /// <c>{{ beloeb | upcase }}</c>, <c>{% if forfaldsdato %}</c>; not loop variables or assigned names. Case-insensitive.</summary>
     public IReadOnlySet<string> MergeFields { get; }
+
+    /// <summary>The merge fields every letter prints: a row may not leave these empty. A field only tested in a
+    /// condition, printed inside one or in a loop, or given a <c>default</c>, may be empty.</summary>
+    public IReadOnlySet<string> RequiredFields { get; }
 
     /// <summary>Renders with one row's merge fields (keys case-insensitive); a missing field renders empty. Thread-safe.
     /// No HTML encoding: the output is text for a PDF.</summary>

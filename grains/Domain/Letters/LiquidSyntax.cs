@@ -9,6 +9,10 @@ internal abstract class LiquidNode
 {
     public abstract void Render(LiquidScope scope, StringBuilder output);
 
+    /// <summary>Merge fields this node prints whatever the row holds: not under a condition or loop, not behind a
+    /// <c>default</c> filter. An empty value there leaves a gap in every letter.</summary>
+    public virtual IEnumerable<string> AlwaysPrinted() => [];
+
     public static void RenderAll(IReadOnlyList<LiquidNode> nodes, LiquidScope scope, StringBuilder output)
     {
         foreach (var node in nodes) node.Render(scope, output);
@@ -23,6 +27,15 @@ internal sealed class TextNode(string text) : LiquidNode
 internal sealed class OutputNode(LiquidExpr value) : LiquidNode
 {
     public override void Render(LiquidScope scope, StringBuilder output) => output.Append(LiquidValues.ToText(value.Evaluate(scope)));
+
+    public override IEnumerable<string> AlwaysPrinted() => PrintedVariable(value) is { } name ? [name] : [];
+
+    private static string? PrintedVariable(LiquidExpr expr) => expr switch
+    {
+        VariableExpr variable => variable.Name,
+        FilterExpr filter when filter.FilterName != "default" => PrintedVariable(filter.Input),
+        _ => null,
+    };
 }
 
 /// <summary>if/elsif/else and unless: the first branch whose condition holds renders; a null condition is else.</summary>
@@ -87,6 +100,8 @@ internal sealed class AssignNode(string variable, LiquidExpr value) : LiquidNode
 
 internal sealed class CaptureNode(string variable, IReadOnlyList<LiquidNode> body) : LiquidNode
 {
+    public override IEnumerable<string> AlwaysPrinted() => body.SelectMany(n => n.AlwaysPrinted());
+
     public override void Render(LiquidScope scope, StringBuilder output)
     {
         var captured = new StringBuilder();
@@ -108,6 +123,8 @@ internal sealed class LiteralExpr(object? value) : LiquidExpr
 /// <summary>A variable and its accessors: <c>a.b</c> is the accessor "b", <c>a[i]</c> the accessor i.</summary>
 internal sealed class VariableExpr(string name, IReadOnlyList<LiquidExpr> accessors) : LiquidExpr
 {
+    public string Name => name;
+
     public override object? Evaluate(LiquidScope scope)
     {
         var value = scope.Lookup(name);
@@ -118,6 +135,9 @@ internal sealed class VariableExpr(string name, IReadOnlyList<LiquidExpr> access
 
 internal sealed class FilterExpr(LiquidExpr input, LiquidFilter filter, IReadOnlyList<LiquidExpr> arguments) : LiquidExpr
 {
+    public LiquidExpr Input => input;
+    public string FilterName => filter.Name;
+
     public override object? Evaluate(LiquidScope scope) =>
         filter.Apply(input.Evaluate(scope), arguments.Select(a => a.Evaluate(scope)).ToArray());
 }

@@ -40,6 +40,7 @@ public sealed partial class RecipientCsvReader
     private static readonly string[] CopyNames = ["kopi", "copy"];
 
     private readonly HashSet<string> mergeFields;
+    private readonly HashSet<string> requiredFields;
     private readonly Func<string, long?> attachmentSize;
     private readonly long commonAttachmentBytes;
 
@@ -47,7 +48,10 @@ public sealed partial class RecipientCsvReader
     /// <param name="attachmentSize">The size in bytes of the individual attachment with the given filename, or null when
     /// none by that name was uploaded.</param>
     /// <param name="commonAttachmentBytes">The total size of the attachments that go with every letter.</param>
-    public RecipientCsvReader(IReadOnlySet<string> mergeFields, Func<string, long?> attachmentSize, long commonAttachmentBytes)
+    /// <param name="requiredFields">The merge fields a row may not leave empty (those the letter always prints); the rest
+    /// may be empty, as a field only tested in an <c>{% if %}</c>. All merge fields when not given.</param>
+    public RecipientCsvReader(IReadOnlySet<string> mergeFields, Func<string, long?> attachmentSize, long commonAttachmentBytes,
+        IReadOnlySet<string>? requiredFields = null)
     {
         ArgumentNullException.ThrowIfNull(mergeFields);
         ArgumentNullException.ThrowIfNull(attachmentSize);
@@ -55,6 +59,7 @@ public sealed partial class RecipientCsvReader
         this.mergeFields = new HashSet<string>(mergeFields.Select(f => f.Trim()).Where(f => f.Length > 0), StringComparer.OrdinalIgnoreCase);
         this.attachmentSize = attachmentSize;
         this.commonAttachmentBytes = commonAttachmentBytes;
+        this.requiredFields = requiredFields is null ? this.mergeFields : new HashSet<string>(requiredFields, StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>
@@ -199,7 +204,7 @@ public sealed partial class RecipientCsvReader
                                             $"{letterBytes:N0} bytes, more than the {MessageRules.MaxMessageBytes:N0} (99.5 MB) Digital Post accepts; send fewer or smaller attachments");
 
         foreach (var (field, column) in layout.TemplateFields)
-            if (values[column].Length == 0)
+            if (values[column].Length == 0 && requiredFields.Contains(field))
                 Error(names[column], $"missing merge field: the template uses '{field}', but this row leaves it empty; fill it in");
 
         foreach (var column in layout.DateColumns)
