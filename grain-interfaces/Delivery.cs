@@ -24,6 +24,21 @@ public static class MessageStatuses
 {
     public static bool IsFinal(this MessageStatus status) => status is MessageStatus.Delivered or MessageStatus.DeliveredToVirk
         or MessageStatus.Stopped or MessageStatus.HandedToPostalService or MessageStatus.SentAsNemSms;
+
+    /// <summary>The message's status as its batch shows the letter.</summary>
+    public static LetterState ToLetterState(this MessageStatus status) => status switch
+    {
+        MessageStatus.Accepted or MessageStatus.AwaitingReceipt => LetterState.Queued,
+        MessageStatus.Failing => LetterState.Failing,
+        MessageStatus.Delivered => LetterState.Delivered,
+        MessageStatus.DeliveredToVirk => LetterState.DeliveredToVirk,
+        MessageStatus.Stopped => LetterState.Failed,
+        MessageStatus.SentToPrint => LetterState.SentToPrint,
+        MessageStatus.Printed => LetterState.Printed,
+        MessageStatus.HandedToPostalService => LetterState.HandedToPostalService,
+        MessageStatus.SentAsNemSms => LetterState.SentAsNemSms,
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
 }
 
 [GenerateSerializer, Alias("dp.DeliveryTargetKind")]

@@ -57,6 +57,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private Task? _dispatching;
     private Task? _flushing;
     private bool _dirty;
+    private long _nextWriteAt;
     private DateTimeOffset _safetyNetUntil;
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
@@ -360,7 +361,14 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             S.ArchiveQueue.RemoveRange(0, items.Count);
             _dirty = true;
         }
-        if (_dirty) await _writer.SaveAsync();
+        // The batch's state grows with its letters: writing it costs more as the batch grows, so writes are spaced
+        // to keep storage to about a tenth of the grain's time. Webhook and archive forwarding above do not wait.
+        if (_dirty && (Environment.TickCount64 >= _nextWriteAt || S.CompletedAt is not null))
+        {
+            var started = Environment.TickCount64;
+            await _writer.SaveAsync();
+            _nextWriteAt = Environment.TickCount64 + Math.Max((long)_options.FlushInterval.TotalMilliseconds, 10 * (Environment.TickCount64 - started));
+        }
 
         var now = _time.GetUtcNow();
         if (S.Sealed && (S.CompletedAt is null || S.ArchiveQueue.Count > 0) && now + SafetyNet / 2 > _safetyNetUntil)

@@ -362,7 +362,7 @@ public sealed class MessageGrain(
     private async Task Publish()
     {
         if (S.Message?.Batch is not { } batch || S.Published == S.Status) return;
-        var change = new LetterStatusChanged(batch, Uuid, LetterStateOf(S.Status), time.GetUtcNow(),
+        var change = new LetterStatusChanged(batch, Uuid, S.Status.ToLetterState(), time.GetUtcNow(),
             S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorCode : null,
             S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorText : null,
             S.ForwardedFrom is not null || S.History.Any(e => e.Kind is MessageEventKind.Rerouted or MessageEventKind.Forwarded),
@@ -372,19 +372,6 @@ public sealed class MessageGrain(
         S.Published = S.Status;
     }
 
-    private static LetterState LetterStateOf(MessageStatus status) => status switch
-    {
-        MessageStatus.Accepted or MessageStatus.AwaitingReceipt => LetterState.Queued,
-        MessageStatus.Failing => LetterState.Failing,
-        MessageStatus.Delivered => LetterState.Delivered,
-        MessageStatus.DeliveredToVirk => LetterState.DeliveredToVirk,
-        MessageStatus.Stopped => LetterState.Failed,
-        MessageStatus.SentToPrint => LetterState.SentToPrint,
-        MessageStatus.Printed => LetterState.Printed,
-        MessageStatus.HandedToPostalService => LetterState.HandedToPostalService,
-        MessageStatus.SentAsNemSms => LetterState.SentAsNemSms,
-        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
-    };
 
     private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(RecipientId);
     private IReceiverSystemGrain SystemOf(DeliveryAttempt attempt) => SystemOf(attempt.ReceiverSystemId);

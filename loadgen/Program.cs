@@ -127,5 +127,22 @@ var scenario = new Command("scenario", "A scripted outage of several receiver sy
 scenario.SetAction((parse, cancellationToken) => Scenario.Run(
     new ScenarioSettings(parse.GetValue(platform)!, parse.GetValue(scenarioListen)!, parse.GetValue(day), parse.GetValue(days)), AnsiConsole.Console, cancellationToken));
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario };
+var letters = new Option<int>("--letters") { Description = "Letters to render.", DefaultValueFactory = _ => 2000 };
+var threads = new Option<int>("--threads") { Description = "Threads rendering at once.", DefaultValueFactory = _ => Environment.ProcessorCount };
+var renderTemplate = new Option<FileInfo?>("--template") { Description = "The letter template (default: the sample's)." };
+var render = new Command("render", "Measure the cost of rendering letters to PDF (Liquid and layout), without a silo; prints a JSON report.")
+{
+    letters, threads, renderTemplate,
+};
+render.SetAction(async (parse, cancellationToken) =>
+{
+    var template = parse.GetValue(renderTemplate) is { } file
+        ? await File.ReadAllTextAsync(file.FullName, cancellationToken)
+        : await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "brev.liquid"), cancellationToken);
+    var report = RenderBench.Run(parse.GetValue(letters), parse.GetValue(threads), template);
+    Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
+    return 0;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render };
 return await root.Parse(args).InvokeAsync();

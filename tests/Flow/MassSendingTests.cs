@@ -179,7 +179,7 @@ public sealed class MassSendingTests(PlatformFixture platform)
         var letters = await platform.Alpha.Letters(upload.Body.BatchId);
         var states = new List<LetterState>();
         foreach (var letter in letters)
-            states.Add(letter.MessageUuid is { } uuid ? StateOf((await platform.Status(uuid)).Status) : letter.State);
+            states.Add(letter.MessageUuid is { } uuid ? (await platform.Status(uuid)).Status.ToLetterState() : letter.State);
         var c = done.Counts;
         Assert.Equal(6, c.Accepted);
         Assert.Equal(states.Count(s => s == LetterState.Delivered), c.Delivered);
@@ -325,17 +325,4 @@ public sealed class MassSendingTests(PlatformFixture platform)
     }
 
     private static string Unknown() => PlatformFixture.NewCvr();
-
-    private static LetterState StateOf(MessageStatus status) => status switch
-    {
-        MessageStatus.Delivered => LetterState.Delivered,
-        MessageStatus.DeliveredToVirk => LetterState.DeliveredToVirk,
-        MessageStatus.Stopped => LetterState.Failed,
-        MessageStatus.SentToPrint => LetterState.SentToPrint,
-        MessageStatus.Printed => LetterState.Printed,
-        MessageStatus.HandedToPostalService => LetterState.HandedToPostalService,
-        MessageStatus.SentAsNemSms => LetterState.SentAsNemSms,
-        MessageStatus.Failing => LetterState.Failing,
-        _ => LetterState.Queued,
-    };
 }

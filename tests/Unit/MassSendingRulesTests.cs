@@ -36,8 +36,8 @@ public class MassSendingRecipientCheckTests
     [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.NotYetConfirmed, true, true, ChannelChoice.Automatic, "PhysicalPost")]
     [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Exempt, false, false, ChannelChoice.Automatic, "NO_ADDRESS")]
     [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.NotYetConfirmed, false, false, ChannelChoice.Automatic, "NO_ADDRESS")]
-    [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, true, false, ChannelChoice.Automatic, "NO_ADDRESS")]
-    [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, false, false, ChannelChoice.Automatic, "NO_ADDRESS")]
+    [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, true, false, ChannelChoice.Automatic, "MAILBOX_CLOSED")]
+    [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, false, false, ChannelChoice.Automatic, "MAILBOX_CLOSED")]
     [InlineData(RecipientVerdict.Unknown, null, false, false, ChannelChoice.Automatic, "UNKNOWN_RECIPIENT")]
     // Digital Post only.
     [InlineData(RecipientVerdict.DigitalPost, RegistrationStatus.Registered, false, false, ChannelChoice.DigitalPost, "DigitalPost")]
@@ -53,7 +53,7 @@ public class MassSendingRecipientCheckTests
     [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Exempt, true, false, ChannelChoice.PhysicalPost, "PhysicalPost")]
     [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.NotYetConfirmed, true, false, ChannelChoice.PhysicalPost, "PhysicalPost")]
     [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.NotYetConfirmed, false, false, ChannelChoice.PhysicalPost, "NO_ADDRESS")]
-    [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, true, false, ChannelChoice.PhysicalPost, "NO_ADDRESS")]
+    [InlineData(RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, true, false, ChannelChoice.PhysicalPost, "MAILBOX_CLOSED")]
     [InlineData(RecipientVerdict.Unknown, null, false, false, ChannelChoice.PhysicalPost, "UNKNOWN_RECIPIENT")]
     // NemSMS: subscribers with an active mailbox only.
     [InlineData(RecipientVerdict.DigitalPost, RegistrationStatus.Registered, true, true, ChannelChoice.NemSms, "NemSms")]
@@ -117,7 +117,6 @@ public class MassSendingRecipientCheckTests
     [Theory]
     [InlineData(RegistrationStatus.Exempt, "exempt")]
     [InlineData(RegistrationStatus.NotYetConfirmed, "not active yet")]
-    [InlineData(RegistrationStatus.Closed, "closed")]
     public void A_citizen_without_an_active_mailbox_is_told_why_and_pointed_to_physical_post(RegistrationStatus status, string why)
     {
         var decision = RecipientCheck.Decide(Recipient(RecipientKind.Cpr, RecipientVerdict.NoActiveMailbox, status, address: true),
@@ -125,6 +124,19 @@ public class MassSendingRecipientCheckTests
 
         Assert.Contains(why, decision.Returned!.Text);
         Assert.Contains("physical post", decision.Returned.Remedy);
+    }
+
+    [Theory]
+    [InlineData(ChannelChoice.Automatic)]
+    [InlineData(ChannelChoice.DigitalPost)]
+    [InlineData(ChannelChoice.PhysicalPost)]
+    public void A_closed_mailbox_is_returned_on_every_channel_with_the_advice_to_check_the_register_first(ChannelChoice channel)
+    {
+        var decision = RecipientCheck.Decide(Recipient(RecipientKind.Cpr, RecipientVerdict.NoActiveMailbox, RegistrationStatus.Closed, address: true), channel);
+
+        Assert.Equal("MAILBOX_CLOSED", decision.Returned!.Code);
+        Assert.Contains("closed", decision.Returned.Text);
+        Assert.Contains("CPR/CVR register", decision.Returned.Remedy);
     }
 
     [Fact]

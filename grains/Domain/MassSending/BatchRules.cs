@@ -19,8 +19,9 @@ public static class BatchRules
         var sendsAt = options.SendAt is { } sendAt && sendAt > now ? sendAt : now;
         if (options.ValoerDate is { } valoer)
         {
-            if (valoer > now + maxValoerAhead)
-                Fail("options.valoerDate", $"{valoer:O} is more than {maxValoerAhead.TotalDays:0.#} days ahead");
+            // Counted from when the letters go out, as the message checks it when it is made.
+            if (valoer > sendsAt + maxValoerAhead)
+                Fail("options.valoerDate", $"{valoer:O} is more than {maxValoerAhead.TotalDays:0.#} days after the batch is sent");
             else if (valoer < sendsAt - TimeSpan.FromDays(1))
                 Fail("options.valoerDate", $"{valoer:O} is before the batch is sent");
         }

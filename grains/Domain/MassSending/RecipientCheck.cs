@@ -25,23 +25,31 @@ public static class RecipientCheck
                 $"check the {who} number; if it is right, send the letter by physical post to the recipient's address");
 
         var hasMailbox = recipient.Verdict == RecipientVerdict.DigitalPost;
-        var canPrint = recipient.Address.Count > 0 && recipient.Status != RegistrationStatus.Closed;
+        // A closed mailbox means the person died or emigrated: the address on record cannot be trusted either.
+        if (recipient.Status == RegistrationStatus.Closed && choice != ChannelChoice.NemSms) return Closed();
+        var canPrint = recipient.Address.Count > 0;
         return choice switch
         {
             ChannelChoice.Automatic when hasMailbox => ChannelDecision.Send(DeliveryChannel.DigitalPost),
             ChannelChoice.Automatic or ChannelChoice.PhysicalPost when canPrint => ChannelDecision.Send(DeliveryChannel.PhysicalPost),
             ChannelChoice.Automatic or ChannelChoice.PhysicalPost => ChannelDecision.Return("NO_ADDRESS",
-                "the recipient has no postal address on record" + (recipient.Status == RegistrationStatus.Closed ? " (the mailbox is closed)" : ""),
+                "the recipient has no postal address on record",
                 "find the recipient's current address and send the letter outside the platform"),
             ChannelChoice.DigitalPost when hasMailbox => ChannelDecision.Send(DeliveryChannel.DigitalPost),
             ChannelChoice.DigitalPost => NotRegistered(recipient),
             ChannelChoice.NemSms when recipient.Kind == RecipientKind.Cpr && recipient.NemSms && hasMailbox => ChannelDecision.Send(DeliveryChannel.NemSms),
             ChannelChoice.NemSms => ChannelDecision.Return("NO_NEMSMS",
-                recipient.Kind == RecipientKind.Cpr ? "the citizen does not subscribe to NemSMS" : "NemSMS reaches citizens only",
+                recipient.Kind != RecipientKind.Cpr ? "NemSMS reaches citizens only"
+                    : !recipient.NemSms ? "the citizen does not subscribe to NemSMS"
+                    : "the citizen subscribes to NemSMS, but NemSMS needs an active Digital Post mailbox, which the citizen does not have",
                 "send the letter as Digital Post or by physical post (channel choice Automatic)"),
             _ => throw new ArgumentOutOfRangeException(nameof(choice), choice, null),
         };
     }
+
+    private static ChannelDecision Closed() => ChannelDecision.Return("MAILBOX_CLOSED",
+        "the recipient's Digital Post mailbox is closed (for example the recipient died or emigrated)",
+        "check the recipient in the CPR/CVR register before sending the letter another way");
 
     private static ChannelDecision NotRegistered(RecipientInfo recipient) => recipient.Status switch
     {
@@ -50,8 +58,6 @@ public static class RecipientCheck
         RegistrationStatus.NotYetConfirmed => ChannelDecision.Return("NOT_REGISTERED",
             "the recipient's Digital Post mailbox is not active yet (for example within about 30 days of turning 15)",
             "send the letter by physical post now, or again later once the mailbox is active"),
-        RegistrationStatus.Closed => ChannelDecision.Return("MAILBOX_CLOSED",
-            "the recipient's Digital Post mailbox is closed", "check the recipient in the CPR/CVR register; send by physical post if there is an address"),
         _ => ChannelDecision.Return("NOT_REGISTERED",
             "the company's Digital Post mailbox is not active", "send the letter by physical post (channel choice Automatic or PhysicalPost)"),
     };
