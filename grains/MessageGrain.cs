@@ -372,7 +372,6 @@ public sealed class MessageGrain(
         S.Published = S.Status;
     }
 
-
     private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(RecipientId);
     private IReceiverSystemGrain SystemOf(DeliveryAttempt attempt) => SystemOf(attempt.ReceiverSystemId);
     private IReceiverSystemGrain SystemOf(string systemId) => GrainFactory.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(RecipientId, systemId));
