@@ -62,6 +62,24 @@ public sealed class MassSendingTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task The_contact_lookup_tells_a_sender_whether_a_recipient_can_receive_Digital_Post_and_a_minors_age_and_guardians()
+    {
+        var (parent, child) = (NewAdultCpr(), NewCpr(new DateOnly(2012, 2, 29)));
+        await platform.LoadCitizens($"{parent};Forælder;tilmeldt;ja;;", $"{child};Barn;afventer;nej;{parent};Vej 1|8000 Aarhus C");
+
+        var minor = await platform.Alpha.GetFromJsonAsync<RecipientInfo>($"/api/recipients/{child}", PlatformJson.Options);
+        var adult = await platform.Alpha.GetFromJsonAsync<RecipientInfo>($"/api/recipients/{parent}", PlatformJson.Options);
+        var unknown = await platform.Alpha.GetFromJsonAsync<RecipientInfo>($"/api/recipients/{NewAdultCpr()}", PlatformJson.Options);
+        using var anonymous = await platform.Http.GetAsync($"/api/recipients/{child}");
+
+        Assert.Equal((RecipientVerdict.NoActiveMailbox, RegistrationStatus.NotYetConfirmed, 13, true), (minor!.Verdict, minor.Status, minor.Age, minor.IsMinor));
+        Assert.Equal([parent], minor.Guardians);
+        Assert.Equal((RecipientVerdict.DigitalPost, true, false), (adult!.Verdict, adult.NemSms, adult.IsMinor));
+        Assert.Equal(RecipientVerdict.Unknown, unknown!.Verdict);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
     public async Task Resubmitting_a_batch_makes_no_second_letter_and_the_same_id_with_other_content_is_refused()
     {
         var cpr = NewAdultCpr();
