@@ -8,7 +8,8 @@ using Orleans.Concurrency;
 namespace DigitalPost.Grains;
 
 /// <summary>One status change as a sender's webhook receives it. <see cref="EventId"/> is stable: a push repeated
-/// after a lost answer carries the same ids, so the sender can drop what it has seen.</summary>
+/// after a lost answer carries the same ids, so the sender can drop what it has seen. It names the letter as well as
+/// the message, because a returned letter has no message (its <see cref="MessageUuid"/> is empty).</summary>
 [GenerateSerializer, Immutable, Alias("dp.WebhookEvent")]
 public sealed record WebhookEvent(
     [property: Id(0)] string EventId,
@@ -88,7 +89,7 @@ public sealed class SenderGrain : Grain, ISenderGrain
         // Without a webhook there is nobody to push to; the batch's status answers instead.
         if (S.Webhook is null || changes.Count == 0) return;
         S.Pending.AddRange(changes.Select(c => new WebhookEvent(
-            $"{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText)));
+            $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText)));
         await _writer.SaveAsync();
         Kick();
     }
