@@ -16,6 +16,9 @@ public static class SiloExtensions
     /// a restart forgets everything.</summary>
     public static WebApplicationBuilder AddDigitalPostSilo(this WebApplicationBuilder builder)
     {
+        // The schema must be in place before Orleans' providers touch the database.
+        if (StorageSettings.Of(builder.Configuration) is { IsPostgres: true } storage)
+            new PostgresSchema(storage.ConnectionString).ApplyAsync().GetAwaiter().GetResult();
         var orleans = builder.Configuration.GetSection("Orleans");
         builder.UseOrleans(silo =>
         {
@@ -41,11 +44,19 @@ public static class SiloExtensions
         // Grain state is stored with Orleans' own serializer: the contracts' [Id]s version it, and it takes the
         // compiler's collection types that the default JSON serializer cannot read back.
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
-        silo.AddMemoryGrainStorage(StorageNames.Platform);
+        if (StorageSettings.Of(configuration) is { IsPostgres: true } storage)
+        {
+            silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
+            silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
+        }
+        else
+        {
+            silo.AddMemoryGrainStorage(StorageNames.Platform);
+            silo.AddMemoryGrainStorage("PubSubStore");
+        }
         silo.UseInMemoryReminderService();
         // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
         silo.AddMemoryStreams(LetterStream.Provider);
-        silo.AddMemoryGrainStorage("PubSubStore");
         silo.Services.AddDigitalPostGrains(configuration);
         return silo;
     }
@@ -90,6 +101,25 @@ public static class SiloExtensions
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description }),
         }, PlatformJson.Options));
+    }
+}
+
+/// <summary><c>Storage:Provider</c> picks where grain state lives: <c>Memory</c> (the embedded default, not durable)
+/// or <c>PostgreSQL</c> with <c>Storage:ConnectionString</c>; the schema under <c>deploy/sql</c> is applied at start.</summary>
+public sealed record StorageSettings(string Provider, string ConnectionString)
+{
+    public const string Invariant = "Npgsql";
+
+    public bool IsPostgres => Provider.Equals("PostgreSQL", StringComparison.OrdinalIgnoreCase);
+
+    public static StorageSettings Of(IConfiguration configuration)
+    {
+        var settings = new StorageSettings(configuration["Storage:Provider"] ?? "Memory", configuration["Storage:ConnectionString"] ?? "");
+        if (!settings.IsPostgres && !settings.Provider.Equals("Memory", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"Storage:Provider is '{settings.Provider}'; it must be Memory or PostgreSQL.");
+        if (settings.IsPostgres && settings.ConnectionString.Length == 0)
+            throw new InvalidOperationException("Storage:Provider is PostgreSQL but Storage:ConnectionString is empty.");
+        return settings;
     }
 }
 

@@ -66,7 +66,7 @@ public sealed class SiloHostTests
         mail.Delete(recursive: true);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
