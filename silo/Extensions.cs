@@ -17,16 +17,21 @@ public static class SiloExtensions
     public static WebApplicationBuilder AddDigitalPostSilo(this WebApplicationBuilder builder)
     {
         // The schema must be in place before Orleans' providers touch the database.
-        if (StorageSettings.Of(builder.Configuration) is { IsPostgres: true } storage)
-            new PostgresSchema(storage.ConnectionString).ApplyAsync().GetAwaiter().GetResult();
+        var storage = StorageSettings.Of(builder.Configuration);
+        if (storage.IsPostgres) new PostgresSchema(storage.ConnectionString).ApplyAsync().GetAwaiter().GetResult();
         var orleans = builder.Configuration.GetSection("Orleans");
+        var (siloPort, gatewayPort) = (orleans.GetValue("SiloPort", 11111), orleans.GetValue("GatewayPort", 30000));
+        var (serviceId, clusterId) = (orleans.GetValue("ServiceId", "digitalpost")!, orleans.GetValue("ClusterId", "digitalpost")!);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(
-                siloPort: orleans.GetValue("SiloPort", 11111),
-                gatewayPort: orleans.GetValue("GatewayPort", 30000),
-                serviceId: orleans.GetValue("ServiceId", "digitalpost")!,
-                clusterId: orleans.GetValue("ClusterId", "digitalpost")!);
+            if (storage.IsPostgres)
+            {
+                // Silos sharing the database find each other in its membership table.
+                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
+                silo.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId));
+                silo.ConfigureEndpoints(orleans.GetValue("AdvertisedAddress", "127.0.0.1")!, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+            }
+            else silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
             silo.AddDigitalPostPlatform(builder.Configuration);
             silo.AddDashboard();
         });
@@ -54,7 +59,9 @@ public static class SiloExtensions
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
-        silo.UseInMemoryReminderService();
+        if (StorageSettings.Of(configuration) is { IsPostgres: true } durable)
+            silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, durable.ConnectionString));
+        else silo.UseInMemoryReminderService();
         // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
         silo.AddMemoryStreams(LetterStream.Provider);
         silo.Services.AddDigitalPostGrains(configuration);

@@ -29,6 +29,14 @@ public sealed class PostgresSiloTests(PostgresServerFixture postgres) : IClassFi
         using var again = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
         var view = await again.GetFromJsonAsync<OrganisationView>($"/api/organisations/{cvr}", PlatformJson.Options);
         Assert.Equal("Varig A/S", view?.Name);
+
+        // Membership is in the database too: the stopped silo as dead (6), the running one as active (3).
+        await using var db = Npgsql.NpgsqlDataSource.Create(connectionString);
+        await using var statuses = db.CreateCommand("SELECT status FROM orleansmembershiptable ORDER BY status");
+        await using var reader = await statuses.ExecuteReaderAsync();
+        var found = new List<int>();
+        while (await reader.ReadAsync()) found.Add(reader.GetInt32(0));
+        Assert.Equal([3, 6], found);
         await second.StopAsync();
     }
 
