@@ -55,8 +55,9 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     [Alias("GetIssues")] Task<IReadOnlyList<RowIssue>> GetIssues(int skip, int take);
     /// <summary>Sends failed and returned letters again (after the recipient check, anew). Returns how many.</summary>
     [Alias("RetryFailed")] Task<int> RetryFailed();
-    /// <summary>The row's letter as it would be sent, or null when the batch has no such row.</summary>
-    [Alias("Preview")] Task<LetterPreview?> Preview(int row);
+    /// <summary>The row's letter as it would be sent, or null when the batch has no such row. Without
+    /// <paramref name="renderPdf"/> only the row's fields and attachments are given (the PDF is empty).</summary>
+    [Alias("Preview")] Task<LetterPreview?> Preview(int row, bool renderPdf = true);
 }
 
 /// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>

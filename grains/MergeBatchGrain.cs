@@ -148,17 +148,20 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         return reset.Count;
     }
 
-    public async Task<LetterPreview?> Preview(int row)
+    public async Task<LetterPreview?> Preview(int row, bool renderPdf = true)
     {
         if (S.Header is null) return null;
         var found = await FindRow(row);
         if (found is null) return null;
+        if (!renderPdf) return new LetterPreview(row, [], Attachments(Header, found), found.Fields);
         var recipient = (await Registry.Lookup([Query(found, found.Kind, found.RecipientId)]))[0];
         var header = Header;
         var pdf = await Task.Run(() => _rendering.Render(header, found, recipient));
-        return new LetterPreview(row, pdf,
-            [.. LetterFactory.Attachments(header, found).Select(a => new AttachmentInfo(a.Filename, a.ContentType, a.Content.LongLength))], found.Fields);
+        return new LetterPreview(row, pdf, Attachments(header, found), found.Fields);
     }
+
+    private static IReadOnlyList<AttachmentInfo> Attachments(BatchHeader header, BatchRow row) =>
+        [.. LetterFactory.Attachments(header, row).Select(a => new AttachmentInfo(a.Filename, a.ContentType, a.Content.LongLength))];
 
     public Task WakeUp()
     {
@@ -200,7 +203,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 if (S.Chunks.GetValueOrDefault(chunk) is { Rows: > 0 })
                 {
                     var rows = await GrainFactory.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(BatchId, chunk)).GetRows();
-                    await SendLetters(await MakeLetters(rows));
+                    var (letters, known) = await MakeLetters(rows);
+                    await SendLetters(letters, known);
                 }
                 S.DispatchedChunks = chunk + 1;
                 await _writer.SaveAsync();
@@ -225,10 +229,12 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     }
 
     /// <summary>The letters of a chunk's rows: each row's own, and copies to guardians of minors and to the row's
-    /// extra recipients. Letters made before (an interrupted dispatch) are kept as they are.</summary>
-    private async Task<List<(BatchRow Row, LetterRecord Letter)>> MakeLetters(IReadOnlyList<BatchRow> rows)
+    /// extra recipients. Letters made before (an interrupted dispatch) are kept as they are. Also returns what the
+    /// registry said of each row's own recipient, so sending need not ask again.</summary>
+    private async Task<(List<(BatchRow Row, LetterRecord Letter)> Letters, Dictionary<RecipientQuery, RecipientInfo> Known)> MakeLetters(IReadOnlyList<BatchRow> rows)
     {
         var infos = await Registry.Lookup([.. rows.Select(r => Query(r, r.Kind, r.RecipientId))]);
+        var known = new Dictionary<RecipientQuery, RecipientInfo>();
         var letters = new List<(BatchRow, LetterRecord)>();
         for (var i = 0; i < rows.Count; i++)
         {
@@ -237,6 +243,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             if (Header.Options.CopyToGuardians && infos[i].IsMinor) copies.AddRange(infos[i].Guardians);
             copies.AddRange(row.Copies.Where(c => !copies.Contains(c)));
             var recipients = new List<(RecipientKind Kind, string Id)> { (row.Kind, infos[i].Id) };
+            known[Query(row, row.Kind, infos[i].Id)] = infos[i];
             recipients.AddRange(copies.Select(c => (c.Length == 8 ? RecipientKind.Cvr : RecipientKind.Cpr, c)));
             for (var copy = 0; copy < recipients.Count; copy++)
             {
@@ -245,14 +252,20 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 if (letter.State == LetterState.Pending && letter.MessageUuid is null) letters.Add((row, letter));
             }
         }
-        return letters;
+        return (letters, known);
     }
 
-    /// <summary>Checks each letter's recipient, renders the letters that go out, and hands each to its message.</summary>
-    private async Task SendLetters(List<(BatchRow Row, LetterRecord Letter)> letters)
+    /// <summary>Checks each letter's recipient, renders the letters that go out, and hands each to its message.
+    /// Recipients in <paramref name="known"/> are not looked up again.</summary>
+    private async Task SendLetters(List<(BatchRow Row, LetterRecord Letter)> letters, Dictionary<RecipientQuery, RecipientInfo>? known = null)
     {
         if (letters.Count == 0) return;
-        var infos = await Registry.Lookup([.. letters.Select(x => Query(x.Row, x.Letter.Kind, x.Letter.RecipientId, x.Letter.Copy))]);
+        var queries = letters.Select(x => Query(x.Row, x.Letter.Kind, x.Letter.RecipientId, x.Letter.Copy)).ToList();
+        var infoOf = new Dictionary<RecipientQuery, RecipientInfo>(known ?? []);
+        var missing = queries.Where(q => !infoOf.ContainsKey(q)).Distinct().ToList();
+        if (missing.Count > 0)
+            foreach (var (query, info) in missing.Zip(await Registry.Lookup(missing))) infoOf[query] = info;
+        var infos = queries.Select(q => infoOf[q]).ToList();
         var outgoing = new List<(BatchRow Row, LetterRecord Letter, RecipientInfo Recipient)>();
         for (var i = 0; i < letters.Count; i++)
         {

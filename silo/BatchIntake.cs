@@ -125,9 +125,7 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
         var begun = await batch.Begin(header);
         if (begun != BatchBeginOutcome.Receiving) return new IntakeResult(begun, await batch.GetStatus(), [], 0);
 
-        var sizes = upload.Individual.ToDictionary(a => a.Filename, a => a.Content.LongLength);
-        var csvReader = new RecipientCsvReader(upload.Parsed.MergeFields, name => sizes.TryGetValue(name, out var size) ? size : null,
-            upload.Common.Sum(a => a.Content.LongLength), upload.Parsed.RequiredFields);
+        var csvReader = ReaderFor(upload);
         using var text = CsvText.Open(upload.Csv, leaveOpen: true);
 
         var shown = new List<RowIssue>();
@@ -167,12 +165,18 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
     /// <summary>Renders one row of an upload without storing anything: the sender's check before sending.</summary>
     public (BatchRow? Row, IReadOnlyList<RowIssue> Issues) FindRow(BatchUpload upload, int row)
     {
-        var sizes = upload.Individual.ToDictionary(a => a.Filename, a => a.Content.LongLength);
-        var csvReader = new RecipientCsvReader(upload.Parsed.MergeFields, name => sizes.TryGetValue(name, out var size) ? size : null,
-            upload.Common.Sum(a => a.Content.LongLength), upload.Parsed.RequiredFields);
+        var csvReader = ReaderFor(upload);
         using var text = CsvText.Open(upload.Csv, leaveOpen: true);
         var found = csvReader.Read(text).FirstOrDefault(r => r.Row == row);
         return found is null ? (null, []) : (found.Accepted, found.Issues);
+    }
+
+    /// <summary>The CSV reader for an upload: its template's fields, and the sizes of its attachments.</summary>
+    private static RecipientCsvReader ReaderFor(BatchUpload upload)
+    {
+        var sizes = upload.Individual.ToDictionary(a => a.Filename, a => a.Content.LongLength);
+        return new RecipientCsvReader(upload.Parsed.MergeFields, name => sizes.TryGetValue(name, out var size) ? size : null,
+            upload.Common.Sum(a => a.Content.LongLength), upload.Parsed.RequiredFields);
     }
 
     private static ValidationException Invalid(string field, string reason) => new([new ValidationError(field, reason)]);

@@ -71,7 +71,7 @@ public static class MassSendingApi
                 ? Results.File(preview.Pdf, "application/pdf", $"row-{row}.pdf")
                 : NotYours(batch));
         batch.MapGet("/rows/{row:int}", async (string batch, int row, HttpContext http, IGrainFactory grains) =>
-            await Own(grains, http, batch) is { } status && await grains.GetGrain<IMergeBatchGrain>(status.BatchId).Preview(row) is { } preview
+            await Own(grains, http, batch) is { } status && await grains.GetGrain<IMergeBatchGrain>(status.BatchId).Preview(row, renderPdf: false) is { } preview
                 ? Results.Ok(new { row, preview.Fields, preview.Attachments, letter = $"/api/batches/{status.BatchId}/rows/{row}/letter.pdf" })
                 : NotYours(batch));
 

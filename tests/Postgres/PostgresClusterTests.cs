@@ -1,3 +1,4 @@
+using DigitalPost.Tests.Support;
 using DigitalPost.Contracts;
 using DigitalPost.Infrastructure;
 using DigitalPost.Silo;
@@ -25,7 +26,7 @@ public sealed class PostgresClusterTests(PostgresServerFixture postgres) : IClas
             "GatewaysQueryKey", "InsertMembershipKey", "InsertMembershipVersionKey", "MembershipReadAllKey",
             "MembershipReadRowKey", "ReadRangeRows1Key", "ReadRangeRows2Key", "ReadReminderRowKey", "ReadReminderRowsKey",
             "UpdateIAmAlivetimeKey", "UpdateMembershipKey", "UpsertReminderRowKey",
-        ], await Strings(connectionString, """
+        ], await PostgresServer.Strings(connectionString, """
             SELECT querykey FROM orleansquery
             WHERE querykey NOT LIKE '%StorageKey' ORDER BY querykey COLLATE "C"
             """));
@@ -56,8 +57,8 @@ public sealed class PostgresClusterTests(PostgresServerFixture postgres) : IClas
 
         Assert.Equal(2, hosts.Count);
         Assert.All(hosts.Values, status => Assert.Equal(SiloStatus.Active, status));
-        Assert.Equal(["3", "3"], await Strings(connectionString, "SELECT status::text FROM orleansmembershiptable ORDER BY port"));
-        Assert.Equal(["1"], await Strings(connectionString, "SELECT count(*)::text FROM orleansmembershipversiontable"));
+        Assert.Equal(["3", "3"], await PostgresServer.Strings(connectionString, "SELECT status::text FROM orleansmembershiptable ORDER BY port"));
+        Assert.Equal(["1"], await PostgresServer.Strings(connectionString, "SELECT count(*)::text FROM orleansmembershipversiontable"));
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public sealed class PostgresClusterTests(PostgresServerFixture postgres) : IClas
                 DateTimeOffset.UtcNow.AddHours(1));
         }
 
-        Assert.Equal([$"{serviceId}|{scheduler}|keep-alive|60000|0"], await Strings(connectionString,
+        Assert.Equal([$"{serviceId}|{scheduler}|keep-alive|60000|0"], await PostgresServer.Strings(connectionString,
             "SELECT serviceid || '|' || grainid || '|' || remindername || '|' || period || '|' || version FROM orleansreminderstable"));
 
         await using var second = await StartCluster(connectionString, serviceId, silos: 1);
@@ -112,17 +113,8 @@ public sealed class PostgresClusterTests(PostgresServerFixture postgres) : IClas
         useTestMembership.SetValue(builder.Options, false);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddDigitalPostPlatform(new ConfigurationBuilder().Build());
-            // Replace the platform's in-memory reminder table rather than registering a second one.
-            for (var i = silo.Services.Count - 1; i >= 0; i--)
-                if (silo.Services[i].ServiceType == typeof(IReminderTable))
-                    silo.Services.RemoveAt(i);
+            silo.AddDigitalPostPlatform(PostgresServer.PlatformConfiguration(connectionString));
             silo.UseAdoNetClustering(o =>
-            {
-                o.Invariant = "Npgsql";
-                o.ConnectionString = connectionString;
-            });
-            silo.UseAdoNetReminderService(o =>
             {
                 o.Invariant = "Npgsql";
                 o.ConnectionString = connectionString;
@@ -136,16 +128,5 @@ public sealed class PostgresClusterTests(PostgresServerFixture postgres) : IClas
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;
-    }
-
-    private static async Task<List<string>> Strings(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync()) values.Add(reader.GetString(0));
-        return values;
     }
 }

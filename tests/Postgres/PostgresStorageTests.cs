@@ -31,15 +31,15 @@ public sealed class PostgresStorageTests(PostgresServerFixture postgres) : IClas
 
         Assert.Equal(expected, await schema.ApplyAsync());
         var tablesAfterFirst = await Tables(connectionString);
-        var queriesAfterFirst = await Strings(connectionString, "SELECT querykey || ':' || md5(querytext) FROM orleansquery ORDER BY 1");
+        var queriesAfterFirst = await PostgresServer.Strings(connectionString, "SELECT querykey || ':' || md5(querytext) FROM orleansquery ORDER BY 1");
 
         Assert.Empty(await schema.ApplyAsync());
         Assert.Equal(tablesAfterFirst, await Tables(connectionString));
-        Assert.Equal(queriesAfterFirst, await Strings(connectionString, "SELECT querykey || ':' || md5(querytext) FROM orleansquery ORDER BY 1"));
-        Assert.Equal(expected.Select(v => v.ToString()), await Strings(connectionString, "SELECT version::text FROM digitalpost_schema_version ORDER BY version"));
+        Assert.Equal(queriesAfterFirst, await PostgresServer.Strings(connectionString, "SELECT querykey || ':' || md5(querytext) FROM orleansquery ORDER BY 1"));
+        Assert.Equal(expected.Select(v => v.ToString()), await PostgresServer.Strings(connectionString, "SELECT version::text FROM digitalpost_schema_version ORDER BY version"));
         Assert.Contains("orleansstorage", tablesAfterFirst);
         Assert.Equal(["ClearStorageKey", "DeleteStorageKey", "ReadFromStorageKey", "WriteToStorageKey"],
-            await Strings(connectionString, "SELECT querykey FROM orleansquery WHERE querykey LIKE '%StorageKey' ORDER BY 1"));
+            await PostgresServer.Strings(connectionString, "SELECT querykey FROM orleansquery WHERE querykey LIKE '%StorageKey' ORDER BY 1"));
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class PostgresStorageTests(PostgresServerFixture postgres) : IClas
         await using var second = await StartCluster(connectionString, serviceId);
         var read = await second.Client.GetGrain<IRecipientRegistryGrain>(registryId).Counts();
         Assert.Equal(new RegistryCounts(2, 0), read);
-        Assert.Equal(["1"], await Strings(connectionString, "SELECT count(*)::text FROM orleansstorage WHERE payloadbinary IS NOT NULL"));
+        Assert.Equal(["1"], await PostgresServer.Strings(connectionString, "SELECT count(*)::text FROM orleansstorage WHERE payloadbinary IS NOT NULL"));
     }
 
     private static async Task<InProcessTestCluster> StartCluster(string connectionString, string serviceId)
@@ -84,20 +84,7 @@ public sealed class PostgresStorageTests(PostgresServerFixture postgres) : IClas
         builder.Options.ServiceId = serviceId;
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddDigitalPostPlatform(new ConfigurationBuilder().Build());
-            // The platform's default store is in memory; replace it rather than add a second "platform" store,
-            // so nothing can still resolve the memory one.
-            for (var i = silo.Services.Count - 1; i >= 0; i--)
-            {
-                var d = silo.Services[i];
-                if (d.IsKeyedService && d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, StorageNames.Platform))
-                    silo.Services.RemoveAt(i);
-            }
-            silo.AddAdoNetGrainStorage(StorageNames.Platform, o =>
-            {
-                o.Invariant = "Npgsql";
-                o.ConnectionString = connectionString;
-            });
+            silo.AddDigitalPostPlatform(PostgresServer.PlatformConfiguration(connectionString));
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -105,16 +92,5 @@ public sealed class PostgresStorageTests(PostgresServerFixture postgres) : IClas
     }
 
     private static async Task<List<string>> Tables(string connectionString) =>
-        await Strings(connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
-
-    private static async Task<List<string>> Strings(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync()) values.Add(reader.GetString(0));
-        return values;
-    }
+        await PostgresServer.Strings(connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
 }

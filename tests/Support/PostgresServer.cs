@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using Microsoft.Extensions.Configuration;
 
 namespace DigitalPost.Tests.Support;
 
@@ -64,6 +65,26 @@ public sealed class PostgresServer : IAsyncDisposable
         await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
         await command.ExecuteNonQueryAsync();
         return ConnectionString(name);
+    }
+
+    /// <summary>The platform's settings for a silo on the database: grain state and reminders in PostgreSQL.</summary>
+    public static IConfiguration PlatformConfiguration(string connectionString) =>
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSQL",
+            ["Storage:ConnectionString"] = connectionString,
+        }).Build();
+
+    /// <summary>The first column of every row a query returns, as text.</summary>
+    public static async Task<List<string>> Strings(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync()) values.Add(reader.GetValue(0).ToString()!);
+        return values;
     }
 
     public ValueTask DisposeAsync()
