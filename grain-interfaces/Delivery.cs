@@ -49,7 +49,8 @@ public sealed record DeliveryTarget(
     [property: Id(0)] DeliveryTargetKind Kind,
     [property: Id(1)] string? ReceiverSystemId = null,
     [property: Id(2)] Uri? Endpoint = null,
-    [property: Id(3)] bool IsPrimary = false)
+    [property: Id(3)] bool IsPrimary = false,
+    [property: Id(4)] int MaxMessagesPerPush = 1)
 {
     public static readonly DeliveryTarget Virk = new(DeliveryTargetKind.VirkMailbox);
     public static readonly DeliveryTarget CitizenMailbox = new(DeliveryTargetKind.CitizenMailbox);

@@ -16,6 +16,11 @@ public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
 
     [Alias("ReceiveReceipt")] Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt);
 
+    /// <summary>Takes over a letter that its batch pushed in bulk to <paramref name="target"/> at
+    /// <paramref name="pushedAt"/> and that got a negative <paramref name="receipt"/>, or none in time: the message
+    /// starts with that push as its first attempt and runs the resend flow from there. Repeats change nothing.</summary>
+    [Alias("TakeOver")] Task TakeOver(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt);
+
     /// <summary>The remote-print provider reports progress of a letter sent by physical post.</summary>
     [Alias("PrintProgressed")] Task PrintProgressed(MessageStatus status);
 
@@ -44,6 +49,8 @@ public interface IOrganisationGrain : IGrainWithStringKey
 public interface IReceiverSystemGrain : IGrainWithStringKey, IWakeUpTarget
 {
     [Alias("RecordOutcome")] Task RecordOutcome(DeliveryOutcome outcome);
+    /// <summary>Positive receipts on letters delivered in bulk, counted together.</summary>
+    [Alias("RecordPositives")] Task RecordPositives(int count, DateTimeOffset at);
     /// <summary>E-mails the system's technical and business contacts, once per notice kind and message.</summary>
     [Alias("NotifyContacts")] Task NotifyContacts(ContactNotice notice);
     [Alias("Reactivate")] Task<ReceiverSystemStatus> Reactivate();

@@ -48,7 +48,10 @@ public sealed record BatchOptions(
     [property: Id(6)] bool CopyToGuardians = true,
     /// <summary>The sender's own id for the batch: resubmitting with the same id never makes a second letter.
     /// Derived from the content when missing.</summary>
-    [property: Id(7)] string? BatchId = null);
+    [property: Id(7)] string? BatchId = null,
+    /// <summary>Delivers every letter through its own message grain from the start, as a straightforward design would.
+    /// For comparison and diagnosis only: it is much slower than the default, where a clean delivery needs no grain.</summary>
+    [property: Id(8)] bool PerMessageDelivery = false);
 
 /// <summary>A file attached to letters: common (to every row) or individual (named by a row's attachment column).</summary>
 [GenerateSerializer, Immutable, Alias("dp.Attachment")]

@@ -58,7 +58,35 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     /// <summary>The row's letter as it would be sent, or null when the batch has no such row. Without
     /// <paramref name="renderPdf"/> only the row's fields and attachments are given (the PDF is empty).</summary>
     [Alias("Preview")] Task<LetterPreview?> Preview(int row, bool renderPdf = true);
+    /// <summary>Letters of the bulk lane whose positive receipts are stored: the batch counts them and tells the sender.</summary>
+    [Alias("BulkDelivered")] Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at);
+    /// <summary>The status of a letter in the bulk lane, as its message grain shows it; null when it is not there.</summary>
+    [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
+    /// <summary>A letter of the bulk lane that got a negative receipt: its message grain takes it over.</summary>
+    [Alias("BulkFailed")] Task BulkFailed(BulkLetter letter, BusinessReceipt receipt);
 }
+
+/// <summary>The letters of all batches by message id, and the receipts of the bulk lane. A stateless worker on every
+/// silo: receipts are applied where they arrive, many in one call.</summary>
+[Alias("dp.ILettersGrain")]
+public interface ILettersGrain : IGrainWithIntegerKey
+{
+    /// <summary>One outcome per receipt, in order.</summary>
+    [Alias("ApplyReceipts")] Task<IReadOnlyList<ReceiptOutcome>> ApplyReceipts(IReadOnlyList<BusinessReceipt> receipts);
+    /// <summary>The batch letter with this message id, or null.</summary>
+    [Alias("Find")] Task<BulkLetter?> Find(Guid messageUuid);
+}
+
+/// <summary>A letter of a batch that went out in bulk: delivered without a message grain of its own.</summary>
+[GenerateSerializer, Immutable, Alias("dp.BulkLetter")]
+public readonly record struct BulkLetter(
+    [property: Id(0)] Guid BatchId,
+    [property: Id(1)] int Row,
+    [property: Id(2)] int Copy,
+    [property: Id(3)] Guid MessageUuid,
+    /// <summary>The receiver system's key ("cvr/systemId") while the letter is in the bulk lane; null once its
+    /// message grain has taken it over.</summary>
+    [property: Id(4)] string? ReceiverSystemKey);
 
 /// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>
 [Alias("dp.IBatchChunkGrain")]

@@ -50,7 +50,10 @@ public sealed record DocumentFile(
     [property: Id(0)] string Filename,
     [property: Id(1)] string EncodingFormat,
     [property: Id(2)] byte[] Content,
-    [property: Id(3)] string Language = "da");
+    [property: Id(3)] string Language = "da",
+    /// <summary>Where the file is fetched when it is not carried (Content empty): merge letters are rendered when they
+    /// are opened, not when they are sent.</summary>
+    [property: Id(4)] Uri? Location = null);
 
 [GenerateSerializer, Immutable, Alias("dp.DocumentAction")]
 public sealed record DocumentAction(

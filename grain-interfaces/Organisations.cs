@@ -23,7 +23,9 @@ public sealed record ReceiverSystemRegistration(
     [property: Id(1)] Uri Endpoint,
     [property: Id(2)] string TechnicalContact,
     [property: Id(3)] string? BusinessContact = null,
-    [property: Id(4)] bool IsPrimary = false);
+    [property: Id(4)] bool IsPrimary = false,
+    /// <summary>How many messages the system takes in one push (a JSON array of envelopes); 1 is one envelope per push.</summary>
+    [property: Id(5)] int MaxMessagesPerPush = 1);
 
 /// <summary>A contact point (kontaktpunkt): a named entry of the organisation, tied to one receiver system.</summary>
 [GenerateSerializer, Immutable, Alias("dp.ContactPoint")]

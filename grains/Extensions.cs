@@ -27,6 +27,7 @@ public static class GrainsExtensions
         services.AddSingleton<WakeUps>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
+        services.AddSingleton<BulkReceipts>();
         return services;
     }
 }

@@ -30,16 +30,21 @@ public sealed class MergeBatchState
     [Id(4)] public int ChunkCount { get; set; }
     /// <summary>Chunks 0..DispatchedChunks-1 have all their letters made.</summary>
     [Id(5)] public int DispatchedChunks { get; set; }
-    [Id(6)] public Dictionary<long, LetterRecord> Letters { get; set; } = [];
+    // Id 6 held the letters; they live in the letter store now.
     /// <summary>Final letters waiting to be archived in their recipients' cases.</summary>
     [Id(7)] public List<ArchiveItem> ArchiveQueue { get; set; } = [];
     [Id(8)] public DateTimeOffset? CompletedAt { get; set; }
 }
 
 /// <summary>A merge batch. It takes its rows in chunks, then (at its send time) makes each row's letters: the recipient
-/// check decides the channel, the letter is rendered and handed to its own message grain. The letters' states come
-/// back on the batch's stream; the batch keeps the counts, archives delivered letters and passes every change on to
-/// the sender's webhook outbox. Reentrant: status queries and stream events are served while it dispatches.</summary>
+/// check decides the channel, and the letters are stored in the letter store before any goes out.
+/// <para>Letters to organisations' receiver systems go out in the bulk lane: pushed by the batch, several to a push where
+/// the system takes that, and finished by their positive receipts straight in the letter store, so a clean delivery
+/// needs no message grain at all. A letter whose push or receipt fails is taken over by its message grain, which runs
+/// the resend flow. Every other letter (citizens, print, NemSMS, the Virk mailbox) goes to its message grain at once.</para>
+/// <para>Message grains report on the batch's stream, the bulk lane by direct calls; the batch keeps the counts,
+/// archives delivered letters and passes every change on to the sender's webhook outbox. Reentrant: status queries and
+/// receipts are served while it dispatches.</para></summary>
 [Reentrant, ImplicitStreamSubscription(LetterStream.Namespace)]
 public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscriptionObserver
 {
@@ -52,7 +57,15 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly CaseKeys _caseKeys;
     private readonly ILogger<MergeBatchGrain> _log;
     private readonly CoalescingWriter _writer;
+    private readonly ILetterStore _store;
+    private readonly ReceiverSystemClient _receiverSystems;
+    private readonly ResendFlowOptions _flow;
     private readonly List<LetterStatusChanged> _toWebhook = [];
+    /// <summary>Letters changed since they were last stored.</summary>
+    private readonly HashSet<long> _changed = [];
+    /// <summary>Bulk-lane letters pushed by this activation and awaiting their receipts, with the push's time and target.</summary>
+    private readonly Dictionary<long, (DateTimeOffset PushedAt, DeliveryTarget Target)> _awaiting = [];
+    private SemaphoreSlim? _pushes;
     private BatchLedger _ledger = new([]);
     private Task? _dispatching;
     private Task? _flushing;
@@ -61,9 +74,11 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private DateTimeOffset _safetyNetUntil;
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
-        TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, ILogger<MergeBatchGrain> log)
+        TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow,
+        ILetterStore store, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
     {
-        (_state, _time, _wakeUps, _rendering, _options, _log) = (state, time, wakeUps, rendering, options.Value, log);
+        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _receiverSystems, _log) =
+            (state, time, wakeUps, rendering, options.Value, flow.Value, store, receiverSystems, log);
         _caseKeys = new CaseKeys(_options.ArchiveKey);
         _writer = new CoalescingWriter(() =>
         {
@@ -76,12 +91,11 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private Guid BatchId => this.GetPrimaryKey();
     private BatchHeader Header => S.Header!;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _ledger = new BatchLedger(S.Letters);
+        if (S.Header is not null) _ledger = new BatchLedger(await _store.Load(BatchId));
         this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval));
         if (S.Sealed && S.CompletedAt is null) Kick();
-        return Task.CompletedTask;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush();
@@ -141,6 +155,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (!S.Sealed) return 0;
         var reset = _ledger.ResetFailed();
         if (reset.Count == 0) return 0;
+        foreach (var letter in reset) _changed.Add(letter.Key);
         S.CompletedAt = null;
         await _writer.SaveAsync();
         _log.LogInformation("Batch {BatchId}: {Count} failed letters sent again", BatchId, reset.Count);
@@ -177,7 +192,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private BatchStatusView Status()
     {
         var counts = _ledger.Counts(AcceptedRows, RejectedRows, UndispatchedRows);
-        var letters = counts.Pending + S.Letters.Count - S.Letters.Values.Count(l => l.State == LetterState.Pending);
+        var letters = counts.Pending + _ledger.Letters.Count - _ledger.Letters.Values.Count(l => l.State == LetterState.Pending);
         var phase = !S.Sealed ? BatchPhase.Receiving
             : S.CompletedAt is not null ? BatchPhase.Completed
             : Header.Options.SendAt > _time.GetUtcNow() ? BatchPhase.Scheduled
@@ -209,8 +224,11 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 S.DispatchedChunks = chunk + 1;
                 await _writer.SaveAsync();
             }
-            // Letters put back by "retry failed", or left pending by an interrupted dispatch.
-            var pending = S.Letters.Values.Where(l => l.State == LetterState.Pending && l.MessageUuid is null).ToList();
+            // Letters put back by "retry failed", left pending by an interrupted dispatch, or pushed in bulk by an
+            // activation that is gone (whether their push went out is unknown: receivers take a repeat by its id).
+            var pending = _ledger.Letters.Values
+                .Where(l => l.State == LetterState.Pending && l.MessageUuid is null || l.BulkSystem is not null && l.State == LetterState.Queued && !_awaiting.ContainsKey(l.Key))
+                .ToList();
             if (pending.Count > 0)
             {
                 var rows = new Dictionary<int, BatchRow>();
@@ -247,16 +265,20 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             recipients.AddRange(copies.Select(c => (c.Length == 8 ? RecipientKind.Cvr : RecipientKind.Cpr, c)));
             for (var copy = 0; copy < recipients.Count; copy++)
             {
-                if (!S.Letters.TryGetValue(LetterRecord.KeyOf(row.Row, copy), out var letter))
+                if (!_ledger.Letters.TryGetValue(LetterRecord.KeyOf(row.Row, copy), out var letter))
+                {
                     letter = _ledger.Add(new LetterRecord { Row = row.Row, Copy = copy, Kind = recipients[copy].Kind, RecipientId = recipients[copy].Id });
+                    _changed.Add(letter.Key);
+                }
                 if (letter.State == LetterState.Pending && letter.MessageUuid is null) letters.Add((row, letter));
             }
         }
         return (letters, known);
     }
 
-    /// <summary>Checks each letter's recipient, renders the letters that go out, and hands each to its message.
-    /// Recipients in <paramref name="known"/> are not looked up again.</summary>
+    /// <summary>Checks each letter's recipient and sends the letters that go out: in bulk where a receiver system takes
+    /// them, through their message grains otherwise. Recipients in <paramref name="known"/> are not looked up again.
+    /// Every letter is stored before it goes out, so that its receipt finds it.</summary>
     private async Task SendLetters(List<(BatchRow Row, LetterRecord Letter)> letters, Dictionary<RecipientQuery, RecipientInfo>? known = null)
     {
         if (letters.Count == 0) return;
@@ -265,61 +287,206 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var missing = queries.Where(q => !infoOf.ContainsKey(q)).Distinct().ToList();
         if (missing.Count > 0)
             foreach (var (query, info) in missing.Zip(await Registry.Lookup(missing))) infoOf[query] = info;
-        var infos = queries.Select(q => infoOf[q]).ToList();
-        var outgoing = new List<(BatchRow Row, LetterRecord Letter, RecipientInfo Recipient)>();
+        var outgoing = new List<Outgoing>();
         for (var i = 0; i < letters.Count; i++)
         {
             var (row, letter) = letters[i];
-            var decision = RecipientCheck.Decide(infos[i], Header.Options.Channel);
+            var recipient = infoOf[queries[i]];
+            var decision = RecipientCheck.Decide(recipient, Header.Options.Channel);
             if (decision.Returned is { } why)
             {
                 Fail(letter, LetterState.Returned, why.Code, why.Text, why.Remedy);
                 continue;
             }
             letter.Channel = decision.Channel;
-            outgoing.Add((row, letter, infos[i]));
+            letter.MessageUuid = BatchIds.Letter(BatchId, row.Row, letter.Copy, letter.Generation);
+            _changed.Add(letter.Key);
+            outgoing.Add(new Outgoing(row, letter, recipient, await BulkTarget(recipient, letter.Channel!.Value)));
         }
 
-        // Rendering is CPU work: off the grain's turn, in parallel, one PDF per row shared by its copies.
-        var header = Header;
-        var byRow = outgoing.GroupBy(o => o.Row.Row).Select(g => g.MinBy(o => o.Letter.Copy)).ToList();
-        var pdfs = await Task.Run(() =>
+        var now = _time.GetUtcNow();
+        foreach (var o in outgoing.Where(o => o.Target is not null))
         {
-            var rendered = new byte[byRow.Count][];
-            Parallel.For(0, byRow.Count, i => rendered[i] = _rendering.Render(header, byRow[i].Row, byRow[i].Recipient));
-            return byRow.Select((o, i) => (o.Row.Row, Pdf: rendered[i])).ToDictionary(x => x.Row, x => x.Pdf);
-        });
+            o.Letter.BulkSystem = ReceiverSystemKey.Of(o.Recipient.Id, o.Target!.ReceiverSystemId!);
+            o.Letter.State = LetterState.Queued;
+            o.Letter.PushedAt = now;
+        }
+        await SaveLetters();
+
+        foreach (var group in outgoing.Where(o => o.Target is not null).GroupBy(o => o.Letter.BulkSystem!))
+            foreach (var push in group.Chunk(Math.Max(1, group.First().Target!.MaxMessagesPerPush)))
+                await StartPush(push);
 
         using var gate = new SemaphoreSlim(_options.DispatchConcurrency);
-        await Task.WhenAll(outgoing.Select(async o =>
+        await Task.WhenAll(outgoing.Where(o => o.Target is null).Select(async o =>
         {
             await gate.WaitAsync();
-            try { await Submit(o.Row, o.Letter, o.Recipient, pdfs[o.Row.Row]); }
+            try { await Submit(o); }
             finally { gate.Release(); }
         }));
         _dirty = true;
     }
 
-    private async Task Submit(BatchRow row, LetterRecord letter, RecipientInfo recipient, byte[] pdf)
+    private sealed record Outgoing(BatchRow Row, LetterRecord Letter, RecipientInfo Recipient, DeliveryTarget? Target)
     {
-        var uuid = BatchIds.Letter(BatchId, row.Row, letter.Copy, letter.Generation);
-        letter.MessageUuid = uuid;
-        var message = LetterFactory.Create(uuid, Header, BatchId, row, letter.Copy, recipient, letter.Channel!.Value, pdf);
+        public Message MessageOf(BatchHeader header, Guid batchId) =>
+            LetterFactory.Create(Letter.MessageUuid!.Value, header, batchId, Row, Letter.Copy, Recipient, Letter.Channel!.Value);
+    }
+
+    /// <summary>The receiver system a letter goes to in the bulk lane, or null when it goes through its message grain:
+    /// only organisations' Digital Post routed to an active receiver system and due now goes in bulk.</summary>
+    private async Task<DeliveryTarget?> BulkTarget(RecipientInfo recipient, DeliveryChannel channel)
+    {
+        if (Header.Options.PerMessageDelivery || channel != DeliveryChannel.DigitalPost || recipient.Kind != RecipientKind.Cvr) return null;
+        if (Header.Options.ValoerDate is { } valoer && valoer > _time.GetUtcNow()) return null;
+        if (!_routes.TryGetValue(recipient.Id, out var route))
+            _routes[recipient.Id] = route = (await GrainFactory.GetGrain<IOrganisationGrain>(recipient.Id).Route(new RouteRequest(null))).Target;
+        return route.Kind == DeliveryTargetKind.ReceiverSystem ? route : null;
+    }
+
+    /// <summary>Routes per organisation, asked once per activation: a deactivated system's letters fail their push or
+    /// receipt and are then routed anew by their message grains.</summary>
+    private readonly Dictionary<string, DeliveryTarget> _routes = [];
+
+    /// <summary>Pushes one group of bulk letters off the grain's turn (serialising and sending is the costly part) and
+    /// comes back to the turn with the outcome. At most <see cref="MassSendingOptions.PushConcurrency"/> at a time.</summary>
+    private async Task StartPush(Outgoing[] push)
+    {
+        _pushes ??= new SemaphoreSlim(_options.PushConcurrency);
+        await _pushes.WaitAsync();
+        var target = push[0].Target!;
+        var now = _time.GetUtcNow();
+        foreach (var o in push) _awaiting[o.Letter.Key] = (now, target);
+        var header = Header;
+        var envelopes = push.Select(o => new PushEnvelope(o.Letter.MessageUuid!.Value, target.ReceiverSystemId!, 1, o.MessageOf(header, BatchId))).ToList();
+        var sending = Task.Run(() => _receiverSystems.Push(target.Endpoint!, envelopes, _flow.PushTimeout));
+        _ = AfterPush(push, sending);
+    }
+
+    private async Task AfterPush(Outgoing[] push, Task<PushResult> sending)
+    {
+        try
+        {
+            var result = await sending;
+            if (result.Accepted) return;
+            _log.LogInformation("Bulk push of {Count} letters of batch {BatchId} to {System} failed ({Code}); their message grains take over",
+                push.Length, BatchId, push[0].Target!.ReceiverSystemId, result.ErrorCode);
+            // A failed push is no attempt the receiver saw: the message grains start afresh and run the resend flow.
+            foreach (var o in push)
+            {
+                if (!_awaiting.Remove(o.Letter.Key) || o.Letter.BulkSystem is null || o.Letter.State.IsFinal()) continue;
+                o.Letter.BulkSystem = null;
+                _changed.Add(o.Letter.Key);
+            }
+            await SaveLetters();
+            await Task.WhenAll(push.Where(o => o.Letter.BulkSystem is null && !o.Letter.State.IsFinal()).Select(Submit));
+        }
+        catch (Exception e)
+        {
+            // The letters stay queued in bulk; the next dispatch (the safety-net wake-up) pushes them again.
+            foreach (var o in push) _awaiting.Remove(o.Letter.Key);
+            _log.LogWarning(e, "Bulk push of batch {BatchId} was interrupted; it is pushed again", BatchId);
+        }
+        finally
+        {
+            _pushes!.Release();
+        }
+    }
+
+    private async Task Submit(Outgoing o)
+    {
+        var letter = o.Letter;
         try
         {
             // Duplicate or Conflict: this letter's message exists from an interrupted dispatch; it is the same letter.
-            await GrainFactory.GetGrain<IMessageGrain>(uuid).Submit(message);
+            await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).Submit(o.MessageOf(Header, BatchId));
             if (letter.State == LetterState.Pending) letter.State = LetterState.Queued;
         }
         catch (ValidationException e)
         {
             Fail(letter, LetterState.Failed, "INVALID", e.Message, "correct the batch's options or the row and send it again");
         }
+        _changed.Add(letter.Key);
+    }
+
+    public async Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at)
+    {
+        foreach (var delivered in letters)
+        {
+            var key = LetterRecord.KeyOf(delivered.Row, delivered.Copy);
+            _awaiting.Remove(key);
+            if (!_ledger.Letters.TryGetValue(key, out var letter)) continue;
+            // Already stored as delivered by the receipt; the ledger only catches up.
+            var attempt = new DeliveryAttempt(1, ReceiverSystemKey.Parse(delivered.ReceiverSystemKey!).SystemId, letter.PushedAt ?? at, AttemptOutcome.Positive, at);
+            var change = new LetterStatusChanged(new BatchRef(BatchId, delivered.Row, delivered.Copy), delivered.MessageUuid, LetterState.Delivered, at, Attempts: [attempt]);
+            if (!_ledger.Apply(change)) continue;
+            letter.DeliveredAt = at;
+            AfterChange(change);
+        }
+        await Task.CompletedTask;
+    }
+
+    public Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy)
+    {
+        if (!_ledger.Letters.TryGetValue(LetterRecord.KeyOf(row, copy), out var letter) || letter.MessageUuid != messageUuid || letter.BulkSystem is null)
+            return Task.FromResult<MessageStatusView?>(null);
+        var system = ReceiverSystemKey.Parse(letter.BulkSystem).SystemId;
+        var pushedAt = letter.PushedAt ?? S.AcceptedAt;
+        var delivered = letter.State == LetterState.Delivered;
+        var attempt = new DeliveryAttempt(1, system, pushedAt, delivered ? AttemptOutcome.Positive : AttemptOutcome.Pending, letter.DeliveredAt);
+        List<MessageEvent> history =
+        [
+            new(pushedAt, MessageEventKind.Accepted, "accepted with its batch"),
+            new(pushedAt, MessageEventKind.Pushed, "attempt 1 pushed with its batch; awaiting the business receipt", system),
+            .. delivered ? [new MessageEvent(letter.DeliveredAt ?? pushedAt, MessageEventKind.ReceiptPositive, "delivered: positive business receipt", system)] : Array.Empty<MessageEvent>(),
+        ];
+        return Task.FromResult<MessageStatusView?>(new MessageStatusView(messageUuid, delivered ? MessageStatus.Delivered : MessageStatus.AwaitingReceipt,
+            letter.RecipientId, null, new DeliveryTarget(DeliveryTargetKind.ReceiverSystem, system), pushedAt, null, null, [attempt], history, null, null));
+    }
+
+    public async Task BulkFailed(BulkLetter failed, BusinessReceipt receipt)
+    {
+        var key = LetterRecord.KeyOf(failed.Row, failed.Copy);
+        if (!_ledger.Letters.TryGetValue(key, out var letter) || letter.MessageUuid != failed.MessageUuid || letter.BulkSystem is null || letter.State.IsFinal()) return;
+        await HandOver(letter, receipt);
+    }
+
+    /// <summary>Gives a bulk-lane letter to its message grain, with the push it had and the receipt it got (none when
+    /// the receipt is overdue). Stored first: from then on the receipts of this letter go to its message grain.</summary>
+    private async Task HandOver(LetterRecord letter, BusinessReceipt? receipt)
+    {
+        var row = await FindRow(letter.Row);
+        if (row is null) return;
+        var (pushedAt, target) = _awaiting.Remove(letter.Key, out var awaited) ? awaited : (_time.GetUtcNow(), await RouteOf(letter));
+        var recipient = (await Registry.Lookup([Query(row, letter.Kind, letter.RecipientId, letter.Copy)]))[0];
+        letter.BulkSystem = null;
+        _changed.Add(letter.Key);
+        await SaveLetters();
+        var message = new Outgoing(row, letter, recipient, target).MessageOf(Header, BatchId);
+        await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).TakeOver(message, target, pushedAt, receipt);
+    }
+
+    private async Task<DeliveryTarget> RouteOf(LetterRecord letter) =>
+        (await GrainFactory.GetGrain<IOrganisationGrain>(letter.RecipientId).Route(new RouteRequest(null))).Target;
+
+    /// <summary>Stores the letters changed since the last save.</summary>
+    private async Task SaveLetters()
+    {
+        if (_changed.Count == 0) return;
+        var letters = _changed.Select(k => _ledger.Letters[k].Clone()).ToList();
+        _changed.Clear();
+        try { await _store.Save(BatchId, letters); }
+        catch
+        {
+            foreach (var l in letters) _changed.Add(l.Key);
+            throw;
+        }
     }
 
     private void Fail(LetterRecord letter, LetterState state, string code, string text, string remedy)
     {
         letter.State = state;
+        _changed.Add(letter.Key);
         (letter.ErrorCode, letter.ErrorText, letter.Remedy) = (code, text, remedy);
         var change = new LetterStatusChanged(new BatchRef(BatchId, letter.Row, letter.Copy), letter.MessageUuid ?? Guid.Empty, state, _time.GetUtcNow(), code, text);
         _toWebhook.Add(change);
@@ -329,25 +496,31 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private Task OnLetterChanged(LetterStatusChanged change)
     {
         if (!_ledger.Apply(change)) return Task.CompletedTask;
+        _changed.Add(LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy));
+        AfterChange(change);
+        return Task.CompletedTask;
+    }
+
+    private void AfterChange(LetterStatusChanged change)
+    {
         _dirty = true;
         _toWebhook.Add(change);
         if (change.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms)
         {
-            var letter = S.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
+            var letter = _ledger.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
             S.ArchiveQueue.Add(new ArchiveItem(letter.Kind, letter.RecipientId, new ArchivedLetter(change.MessageUuid, BatchId, letter.Row, letter.Copy,
                 letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", change.State, change.At, change.Attempts ?? [])));
         }
         CheckCompleted();
-        return Task.CompletedTask;
     }
 
     private void CheckCompleted()
     {
         if (S.CompletedAt is not null || !S.Sealed || S.DispatchedChunks < S.ChunkCount) return;
-        if (S.Letters.Values.Any(l => !l.State.IsFinal())) return;
+        if (_ledger.Letters.Values.Any(l => !l.State.IsFinal())) return;
         S.CompletedAt = _time.GetUtcNow();
         _dirty = true;
-        _log.LogInformation("Batch {BatchId} completed: {Letters} letters", BatchId, S.Letters.Count);
+        _log.LogInformation("Batch {BatchId} completed: {Letters} letters", BatchId, _ledger.Letters.Count);
     }
 
     /// <summary>On a timer: stores the letters' states, passes changes to the webhook outbox and archives final letters.
@@ -374,8 +547,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             S.ArchiveQueue.RemoveRange(0, items.Count);
             _dirty = true;
         }
-        // The batch's state grows with its letters: writing it costs more as the batch grows, so writes are spaced
-        // to keep storage to about a tenth of the grain's time. Webhook and archive forwarding above do not wait.
+        await SaveLetters();
+        await HandOverOverdue();
+        // The batch's state grows with its archive queue: writing it costs more as the batch grows, so writes are
+        // spaced to keep storage to about a tenth of the grain's time. Webhook and archive forwarding above do not wait.
         if (_dirty && (Environment.TickCount64 >= _nextWriteAt || S.CompletedAt is not null))
         {
             var started = Environment.TickCount64;
@@ -389,6 +564,16 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             _safetyNetUntil = now + SafetyNet;
             await _wakeUps.Schedule(this.GetGrainId(), _safetyNetUntil);
         }
+    }
+
+    /// <summary>Bulk-lane letters whose receipt is overdue go to their message grains, which wait out the receipt's
+    /// deadline and then run the resend flow.</summary>
+    private async Task HandOverOverdue()
+    {
+        var overdue = _time.GetUtcNow() - _flow.ReceiptTimeout;
+        foreach (var key in _awaiting.Where(a => a.Value.PushedAt < overdue).Select(a => a.Key).ToList())
+            if (_ledger.Letters[key] is { BulkSystem: not null } letter && !letter.State.IsFinal()) await HandOver(letter, null);
+            else _awaiting.Remove(key);
     }
 
     private async Task<BatchRow?> FindRow(int row)

@@ -41,6 +41,8 @@ public sealed class MessageGrain(
     IOptions<ResendFlowOptions> options,
     WakeUps wakeUps,
     ReceiverSystemClient receiverSystems,
+    BulkReceipts bulkReceipts,
+    ILetterStore letters,
     ILogger<MessageGrain> log) : Grain, IMessageGrain
 {
     private readonly ResendFlowOptions _options = options.Value;
@@ -76,6 +78,28 @@ public sealed class MessageGrain(
         return new SubmitResult(Uuid, SubmitOutcome.Accepted, S.Status);
     }
 
+    public async Task TakeOver(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt)
+    {
+        if (S.Message is not null) return;
+        S.Message = message;
+        S.Fingerprint = Fingerprint(message);
+        S.AcceptedAt = pushedAt;
+        S.Target = target;
+        S.Status = MessageStatus.AwaitingReceipt;
+        S.Attempts.Add(new DeliveryAttempt(1, target.ReceiverSystemId!, pushedAt));
+        Record(MessageEventKind.Accepted, "accepted with its batch");
+        Record(MessageEventKind.Pushed, "attempt 1 pushed with its batch; awaiting the business receipt", target.ReceiverSystemId);
+        if (receipt is not null)
+        {
+            // Stored first, so that a crash before the receipt is applied leaves a message that waits for its deadline.
+            await Save();
+            await ReceiveReceipt(receipt);
+            return;
+        }
+        await Advance();
+        await Save();
+    }
+
     public async Task WakeUp()
     {
         if (S.Message is null || IsFinal) return;
@@ -85,7 +109,12 @@ public sealed class MessageGrain(
 
     public async Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt)
     {
-        if (S.Message is null) return ReceiptOutcome.UnknownMessage;
+        if (S.Message is null)
+        {
+            // A letter of the bulk lane has no state here until it needs the resend flow: its receipt goes to the lane.
+            DeactivateOnIdle();
+            return await bulkReceipts.ForBulkLetter(receipt) ?? ReceiptOutcome.UnknownMessage;
+        }
         if (IsFinal) return ReceiptOutcome.Duplicate;
         var attempt = S.Attempts.LastOrDefault();
         if (attempt is null) return ReceiptOutcome.UnknownMessage;
@@ -135,9 +164,17 @@ public sealed class MessageGrain(
         return outcome;
     }
 
-    public Task<MessageStatusView?> GetStatus() => Task.FromResult(S.Message is null ? null : new MessageStatusView(
-        Uuid, S.Status, RecipientId, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
-        [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText));
+    public async Task<MessageStatusView?> GetStatus()
+    {
+        if (S.Message is not null)
+            return new MessageStatusView(Uuid, S.Status, RecipientId, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
+                [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText);
+        // A letter delivered in bulk has its state in its batch's letter record, not here.
+        DeactivateOnIdle();
+        return await letters.Find(Uuid) is { ReceiverSystemKey: not null } bulk
+            ? await GrainFactory.GetGrain<IMergeBatchGrain>(bulk.BatchId).BulkView(Uuid, bulk.Row, bulk.Copy)
+            : null;
+    }
 
     /// <summary>Does everything that is due, until the message is final or must wait.</summary>
     private async Task Advance()

@@ -41,6 +41,12 @@ public sealed class ReceiverSystemGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task RecordPositives(int count, DateTimeOffset at)
+    {
+        S.Health.Record(DeliveryOutcomeKind.Positive, at, _options.DeactivationWindow, count);
+        await state.WriteStateAsync();
+    }
+
     public async Task WakeUp()
     {
         await Evaluate();

@@ -79,8 +79,16 @@ public static class Api
             await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status ? Results.Ok(status) : Results.NotFound());
         app.MapPost("/api/receipts", async (BusinessReceipt receipt, IGrainFactory grains) =>
         {
-            var outcome = await grains.GetGrain<IMessageGrain>(receipt.MessageUuid).ReceiveReceipt(receipt);
+            var outcome = (await grains.GetGrain<ILettersGrain>(0).ApplyReceipts([receipt]))[0];
             return outcome == ReceiptOutcome.UnknownMessage ? Results.NotFound(new { outcome }) : Results.Ok(new { outcome });
         });
+        // Receipts for many messages at once, as receiver systems that take bulk pushes send them: one outcome each.
+        app.MapPost("/api/receipts/batch", async (BusinessReceipt[] receipts, IGrainFactory grains) =>
+            Results.Ok((await grains.GetGrain<ILettersGrain>(0).ApplyReceipts(receipts)).Select((outcome, i) => new { receipts[i].MessageUuid, outcome })));
+        // A merge letter's PDF is laid out when it is opened: messages carry this location instead of the document.
+        app.MapGet("/api/letters/{messageUuid:guid}/document.pdf", async (Guid messageUuid, IGrainFactory grains) =>
+            await grains.GetGrain<ILettersGrain>(0).Find(messageUuid) is { } letter && await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).Preview(letter.Row) is { } preview
+                ? Results.File(preview.Pdf, "application/pdf", "brev.pdf")
+                : Results.NotFound());
     }
 }

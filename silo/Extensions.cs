@@ -51,11 +51,13 @@ public static class SiloExtensions
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         if (StorageSettings.Of(configuration) is { IsPostgres: true } storage)
         {
+            silo.Services.AddSingleton<ILetterStore>(sp => new PostgresLetterStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
             silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
             silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
         }
         else
         {
+            silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

@@ -17,22 +17,22 @@ public sealed class ReceiverSystemHealth
     /// <summary>Counts per slice of the window (a seventh of it: a day by default), oldest first.</summary>
     [Id(3)] public List<HealthSlice> Slices { get; private set; } = [];
 
-    public void Record(DeliveryOutcomeKind kind, DateTimeOffset at, TimeSpan window)
+    public void Record(DeliveryOutcomeKind kind, DateTimeOffset at, TimeSpan window, int count = 1)
     {
         var slice = SliceAt(at, window);
         switch (kind)
         {
             case DeliveryOutcomeKind.Positive:
-                slice.Positives++;
+                slice.Positives += count;
                 if (LastPositiveAt is null || at > LastPositiveAt) LastPositiveAt = at;
                 FailingSince = null;
                 break;
             case DeliveryOutcomeKind.Virus:
                 // A virus report proves the system answers; it neither keeps the system alive nor counts against it.
-                slice.Viruses++;
+                slice.Viruses += count;
                 break;
             default:
-                slice.Failures++;
+                slice.Failures += count;
                 FailingSince ??= at;
                 if (LastFailureAt is null || at > LastFailureAt) LastFailureAt = at;
                 break;

@@ -50,5 +50,6 @@ public static class Router
     }
 
     private static DeliveryTarget TargetOf(ReceiverSystemEntry entry) =>
-        new(DeliveryTargetKind.ReceiverSystem, entry.Registration.SystemId, entry.Registration.Endpoint, entry.Registration.IsPrimary);
+        new(DeliveryTargetKind.ReceiverSystem, entry.Registration.SystemId, entry.Registration.Endpoint, entry.Registration.IsPrimary,
+            entry.Registration.MaxMessagesPerPush);
 }

@@ -50,6 +50,9 @@ public sealed class MassSendingOptions
     /// <summary>Messages submitted at once by one batch.</summary>
     public int DispatchConcurrency { get; set; } = 64;
 
+    /// <summary>Bulk pushes under way at once from one batch.</summary>
+    public int PushConcurrency { get; set; } = 8;
+
     /// <summary>How often a batch stores its letters' states and passes status changes on to the webhook and archive.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
+using System.Text.Json;
 using DigitalPost.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -84,35 +85,46 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     /// <summary>This message gets a negative receipt, whatever the profile: from the named system, or from all.</summary>
     public void Poison(Guid messageUuid, string? system = null) => _poisoned[messageUuid] = system;
 
-    private async Task<IResult> Receive(string name, PushEnvelope envelope, HttpContext context)
+    /// <summary>A push carries one envelope, or an array of them for a system registered to take several at once;
+    /// the receipts go back the same way: one, or all of the push's together.</summary>
+    private async Task<IResult> Receive(string name, HttpContext context)
     {
         var profile = _profiles.GetValueOrDefault(name, ReceiverProfile.Healthy);
         if (profile == ReceiverProfile.Dead) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         if (profile == ReceiverProfile.Slow) await Task.Delay(SlowDelay);
-        _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow));
-
-        var receipt = _poisoned.TryGetValue(envelope.MessageUuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == name)
-            ? Negative(envelope.MessageUuid)
-            : profile switch
-            {
-                ReceiverProfile.Negative => Negative(envelope.MessageUuid),
-                ReceiverProfile.Flaky when Random.Shared.NextDouble() < FlakyShare => Negative(envelope.MessageUuid),
-                ReceiverProfile.Virus => new BusinessReceipt(envelope.MessageUuid, false, BusinessReceipt.VirusErrorCode, "virus found in the main document"),
-                ReceiverProfile.NoReceipt => null,
-                _ => new BusinessReceipt(envelope.MessageUuid, true),
-            };
-        if (receipt is not null)
+        var body = await JsonSerializer.DeserializeAsync<JsonElement>(context.Request.Body, PlatformJson.Options);
+        var many = body.ValueKind == JsonValueKind.Array;
+        var envelopes = many ? body.Deserialize<PushEnvelope[]>(PlatformJson.Options)! : [body.Deserialize<PushEnvelope>(PlatformJson.Options)!];
+        var receipts = new List<BusinessReceipt>();
+        foreach (var envelope in envelopes)
         {
-            // Count it before answering, so that "nothing in flight" means every receipt has been handled.
-            Interlocked.Increment(ref _receiptsInFlight);
-            context.Response.OnCompleted(() => PostReceipt(receipt));
+            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow));
+            if (ReceiptFor(name, profile, envelope.MessageUuid) is { } receipt) receipts.Add(receipt);
+        }
+        if (receipts.Count > 0)
+        {
+            // Count them before answering, so that "nothing in flight" means every receipt has been handled.
+            Interlocked.Add(ref _receiptsInFlight, receipts.Count);
+            context.Response.OnCompleted(() => many ? PostReceipts("/api/receipts/batch", receipts, receipts.Count) : PostReceipts("/api/receipts", receipts[0], 1));
         }
         return Results.Accepted();
     }
 
+    private BusinessReceipt? ReceiptFor(string system, ReceiverProfile profile, Guid uuid) =>
+        _poisoned.TryGetValue(uuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == system)
+            ? Negative(uuid)
+            : profile switch
+            {
+                ReceiverProfile.Negative => Negative(uuid),
+                ReceiverProfile.Flaky when Random.Shared.NextDouble() < FlakyShare => Negative(uuid),
+                ReceiverProfile.Virus => new BusinessReceipt(uuid, false, BusinessReceipt.VirusErrorCode, "virus found in the main document"),
+                ReceiverProfile.NoReceipt => null,
+                _ => new BusinessReceipt(uuid, true),
+            };
+
     private static BusinessReceipt Negative(Guid uuid) => new(uuid, false, "INVALID_MESSAGE", "the message could not be processed");
 
-    private async Task PostReceipt(BusinessReceipt receipt)
+    private async Task PostReceipts<T>(string path, T body, int count)
     {
         try
         {
@@ -120,7 +132,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
             {
                 try
                 {
-                    using var response = await _platform.PostAsJsonAsync("/api/receipts", receipt, PlatformJson.Options);
+                    using var response = await _platform.PostAsJsonAsync(path, body, PlatformJson.Options);
                     if ((int)response.StatusCode < 500) return;
                 }
                 catch (HttpRequestException) { }
@@ -129,7 +141,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _receiptsInFlight);
+            Interlocked.Add(ref _receiptsInFlight, -count);
         }
     }
 

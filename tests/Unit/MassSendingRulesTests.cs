@@ -656,7 +656,6 @@ public class MassSendingLetterFactoryTests
     private static readonly Guid BatchId = Guid.Parse("0c22c63d-002d-51f2-95d2-8758e6201219");
     private static readonly DateTimeOffset Valoer = new(2026, 3, 10, 0, 0, 0, TimeSpan.FromHours(1));
     private static readonly DateTimeOffset PayBy = new(2026, 4, 1, 12, 0, 0, TimeSpan.FromHours(2));
-    private static readonly byte[] Pdf = "%PDF-1.7 brev"u8.ToArray();
 
     private static readonly Attachment Guide = new("vejledning.pdf", "application/pdf", [1, 2]);
     private static readonly Attachment Plan = new("plan-7.pdf", "application/pdf", [3]);
@@ -680,7 +679,7 @@ public class MassSendingLetterFactoryTests
 
     private static Message Create(int copy = 0, RecipientInfo? recipient = null, DeliveryChannel channel = DeliveryChannel.DigitalPost,
         BatchHeader? batch = null, BatchRow? row = null) =>
-        LetterFactory.Create(MessageUuid, batch ?? Batch, BatchId, row ?? Row, copy, recipient ?? Recipient(), channel, Pdf);
+        LetterFactory.Create(MessageUuid, batch ?? Batch, BatchId, row ?? Row, copy, recipient ?? Recipient(), channel);
 
     [Fact]
     public void The_message_carries_the_batch_label_sender_reply_and_valoer_date()
@@ -728,12 +727,13 @@ public class MassSendingLetterFactoryTests
     }
 
     [Fact]
-    public void The_pdf_is_the_main_document_brev_pdf()
+    public void The_main_document_brev_pdf_is_named_by_where_it_is_rendered_not_carried()
     {
         var file = Assert.Single(Create().Body.MainDocument.Files);
 
         Assert.Equal(("brev.pdf", "application/pdf"), (file.Filename, file.EncodingFormat));
-        Assert.Equal(Pdf, file.Content);
+        Assert.Empty(file.Content);
+        Assert.Equal($"/api/letters/{MessageUuid}/document.pdf", file.Location?.ToString());
     }
 
     [Fact]

@@ -19,6 +19,14 @@ public sealed class LetterRecord
     [Id(10)] public RecipientKind Kind { get; set; }
     /// <summary>Kept for the archive case; personal data, never logged.</summary>
     [Id(11)] public string RecipientId { get; set; } = "";
+    /// <summary>Set while the letter is in the bulk lane: pushed without a message grain to the receiver system with
+    /// this key ("cvr/systemId"), awaiting its receipt. Cleared when its message grain takes it over.</summary>
+    [Id(12)] public string? BulkSystem { get; set; }
+    /// <summary>When the bulk lane pushed it, and when its positive receipt came.</summary>
+    [Id(13)] public DateTimeOffset? PushedAt { get; set; }
+    [Id(14)] public DateTimeOffset? DeliveredAt { get; set; }
+
+    public LetterRecord Clone() => (LetterRecord)MemberwiseClone();
 
     public static long KeyOf(int row, int copy) => ((long)row << 16) | (uint)copy;
     public long Key => KeyOf(Row, Copy);

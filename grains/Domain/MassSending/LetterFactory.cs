@@ -2,12 +2,14 @@ using DigitalPost.Contracts;
 
 namespace DigitalPost.Domain.MassSending;
 
-/// <summary>Makes the message for one letter of a batch: the rendered PDF as main document, the common and the row's
-/// own attachments as additional documents, and the batch's options in the header.</summary>
+/// <summary>Makes the message for one letter of a batch: the letter's PDF as main document, the common and the row's
+/// own attachments as additional documents, and the batch's options in the header. The PDF is not carried but named by
+/// its location: laying out a letter costs milliseconds of CPU, so it is done when the letter is opened, not for
+/// every letter sent.</summary>
 public static class LetterFactory
 {
     public static Message Create(Guid messageUuid, BatchHeader batch, Guid batchId, BatchRow row, int copy,
-        RecipientInfo recipient, DeliveryChannel channel, byte[] pdf)
+        RecipientInfo recipient, DeliveryChannel channel)
     {
         var options = batch.Options;
         var label = copy == 0 ? options.Label : $"Kopi: {options.Label}";
@@ -22,9 +24,12 @@ public static class LetterFactory
             MessageType: channel == DeliveryChannel.NemSms ? MessageType.NemSms : MessageType.DigitalPost,
             Reply: options.ReplyAllowed,
             DoNotDeliverUntilDate: options.ValoerDate);
-        var main = new Document(label, [new DocumentFile("brev.pdf", "application/pdf", pdf)], actions is { Count: > 0 } ? actions : null);
+        var main = new Document(label, [new DocumentFile("brev.pdf", "application/pdf", [], Location: DocumentLocation(messageUuid))], actions is { Count: > 0 } ? actions : null);
         return new Message(header, new MessageBody(main, attachments.Count > 0 ? attachments : null), channel, new BatchRef(batchId, row.Row, copy));
     }
+
+    /// <summary>Where the platform renders the letter's PDF on request (<c>GET</c>, relative to the platform's address).</summary>
+    public static Uri DocumentLocation(Guid messageUuid) => new($"/api/letters/{messageUuid}/document.pdf", UriKind.Relative);
 
     public static IEnumerable<Attachment> Attachments(BatchHeader batch, BatchRow row) =>
         batch.CommonAttachments.Concat(row.Attachments.Select(name => batch.IndividualAttachments.First(a => a.Filename == name)));

@@ -1,0 +1,40 @@
+using DigitalPost.Contracts;
+
+namespace DigitalPost.Infrastructure;
+
+/// <summary>Business receipts for letters of the bulk lane. A positive receipt is stored straight in the letter store
+/// (coalesced with concurrent receipts into one statement), then counted by its batch and its receiver system, so a
+/// clean delivery activates no message grain. A negative one goes to the letter's batch, whose message grain takes
+/// the letter over. Receipts for any other message go to its message grain.</summary>
+public sealed class BulkReceipts(ILetterStore store, IGrainFactory grains, TimeProvider time)
+{
+    public async Task<IReadOnlyList<ReceiptOutcome>> Apply(IReadOnlyList<BusinessReceipt> receipts)
+    {
+        var delivered = await Deliver([.. receipts.Where(r => r.Positive).Select(r => r.MessageUuid)]);
+        return await Task.WhenAll(receipts.Select(async r => delivered.Contains(r.MessageUuid) ? ReceiptOutcome.Applied
+            : await ForBulkLetter(r) ?? await grains.GetGrain<IMessageGrain>(r.MessageUuid).ReceiveReceipt(r)));
+    }
+
+    /// <summary>Applies a receipt of a letter in the bulk lane; null when the message is not (or no longer) there.</summary>
+    public async Task<ReceiptOutcome?> ForBulkLetter(BusinessReceipt receipt)
+    {
+        if (await store.Find(receipt.MessageUuid) is not { ReceiverSystemKey: not null } letter) return null;
+        if (!receipt.Positive)
+        {
+            await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).BulkFailed(letter, receipt);
+            return ReceiptOutcome.Applied;
+        }
+        // A positive receipt that changes nothing is a repeat: the letter is delivered already.
+        return (await Deliver([receipt.MessageUuid])).Count > 0 ? ReceiptOutcome.Applied : ReceiptOutcome.Duplicate;
+    }
+
+    private async Task<HashSet<Guid>> Deliver(IReadOnlyList<Guid> messageUuids)
+    {
+        var delivered = await store.Deliver(messageUuids);
+        var now = time.GetUtcNow();
+        await Task.WhenAll(
+            delivered.GroupBy(d => d.BatchId).Select(g => grains.GetGrain<IMergeBatchGrain>(g.Key).BulkDelivered([.. g], now))
+                .Concat(delivered.GroupBy(d => d.ReceiverSystemKey!).Select(g => grains.GetGrain<IReceiverSystemGrain>(g.Key).RecordPositives(g.Count(), now))));
+        return [.. delivered.Select(d => d.MessageUuid)];
+    }
+}

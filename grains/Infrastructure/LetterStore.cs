@@ -1,0 +1,230 @@
+using System.Collections.Concurrent;
+using DigitalPost.Contracts;
+using DigitalPost.Domain.MassSending;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace DigitalPost.Infrastructure;
+
+/// <summary>Where the letters of merge batches live: one record per letter, written in bulk by its batch, and the
+/// bulk lane's delivered state written by the receipts themselves. It is the durable state of a letter that never
+/// needed a message grain of its own.</summary>
+public interface ILetterStore
+{
+    Task<Dictionary<long, LetterRecord>> Load(Guid batchId);
+
+    /// <summary>Stores the letters as they are now. A final state is never overwritten by an older one of the same
+    /// generation: a receipt may have finished a letter since its batch last looked.</summary>
+    Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters);
+
+    /// <summary>Marks bulk-lane letters awaiting a receipt as delivered; returns those it changed (repeats and letters
+    /// not in the bulk lane are left out).</summary>
+    Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids);
+
+    /// <summary>The letter with this message id, if a batch made it; its receiver system key is set while it is in
+    /// the bulk lane.</summary>
+    Task<BulkLetter?> Find(Guid messageUuid);
+}
+
+/// <summary>The embedded default: letters in memory, gone with the process like the rest of the embedded storage.</summary>
+public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
+{
+    private readonly ConcurrentDictionary<Guid, Dictionary<long, LetterRecord>> _batches = new();
+    private readonly ConcurrentDictionary<Guid, (Guid Batch, long Key)> _byUuid = new();
+
+    public Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
+    {
+        var letters = Letters(batchId);
+        lock (letters) return Task.FromResult(letters.ToDictionary(l => l.Key, l => l.Value.Clone()));
+    }
+
+    public Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> incoming)
+    {
+        var letters = Letters(batchId);
+        lock (letters)
+        {
+            foreach (var letter in incoming)
+            {
+                if (letters.TryGetValue(letter.Key, out var stored) && !LetterRows.Overwrites(stored.State, stored.Generation, letter.State, letter.Generation)) continue;
+                letters[letter.Key] = letter.Clone();
+                if (letter.MessageUuid is { } uuid) _byUuid[uuid] = (batchId, letter.Key);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids)
+    {
+        var delivered = new List<BulkLetter>();
+        foreach (var uuid in messageUuids)
+        {
+            if (!_byUuid.TryGetValue(uuid, out var at)) continue;
+            var letters = Letters(at.Batch);
+            lock (letters)
+            {
+                var letter = letters[at.Key];
+                if (letter.MessageUuid != uuid || letter.BulkSystem is null || letter.State != LetterState.Queued) continue;
+                letter.State = LetterState.Delivered;
+                letter.DeliveredAt = time.GetUtcNow();
+                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem));
+            }
+        }
+        return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
+    }
+
+    public Task<BulkLetter?> Find(Guid messageUuid)
+    {
+        if (!_byUuid.TryGetValue(messageUuid, out var at)) return Task.FromResult<BulkLetter?>(null);
+        var letters = Letters(at.Batch);
+        lock (letters)
+        {
+            var letter = letters[at.Key];
+            return Task.FromResult<BulkLetter?>(letter.MessageUuid == messageUuid ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem) : null);
+        }
+    }
+
+    private Dictionary<long, LetterRecord> Letters(Guid batchId) => _batches.GetOrAdd(batchId, _ => []);
+}
+
+/// <summary>Letters in PostgreSQL (table <c>letter</c>, deploy/sql). A batch's letters go in with binary COPY and one
+/// upsert per save; bulk-lane receipts from all callers are coalesced into one UPDATE per round trip.</summary>
+public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _db;
+    private readonly GroupCommit<Guid, BulkLetter> _deliveries;
+    private readonly TimeProvider _time;
+
+    public PostgresLetterStore(string connectionString, TimeProvider time)
+    {
+        _db = NpgsqlDataSource.Create(connectionString);
+        _time = time;
+        _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
+    }
+
+    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at";
+
+    public async Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
+    {
+        var letters = new Dictionary<long, LetterRecord>();
+        await using var command = _db.CreateCommand($"SELECT {Columns} FROM letter WHERE batch_id = $1");
+        command.Parameters.AddWithValue(batchId);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var letter = new LetterRecord
+            {
+                Row = reader.GetInt32(1),
+                Copy = reader.GetInt32(2),
+                Generation = reader.GetInt32(3),
+                MessageUuid = reader.IsDBNull(4) ? null : reader.GetGuid(4),
+                State = (LetterState)reader.GetInt16(5),
+                Channel = reader.IsDBNull(7) ? null : (DeliveryChannel)reader.GetInt16(7),
+                ErrorCode = reader.IsDBNull(8) ? null : reader.GetString(8),
+                ErrorText = reader.IsDBNull(9) ? null : reader.GetString(9),
+                Remedy = reader.IsDBNull(10) ? null : reader.GetString(10),
+                Rerouted = reader.GetBoolean(11),
+                Kind = (RecipientKind)reader.GetInt16(12),
+                RecipientId = reader.GetString(13),
+                BulkSystem = reader.IsDBNull(14) ? null : reader.GetString(14),
+                PushedAt = reader.IsDBNull(15) ? null : reader.GetFieldValue<DateTimeOffset>(15),
+                DeliveredAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+            };
+            letters[letter.Key] = letter;
+        }
+        return letters;
+    }
+
+    public async Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters)
+    {
+        if (letters.Count == 0) return;
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE letter_in (LIKE letter) ON COMMIT DROP", connection, transaction))
+            await create.ExecuteNonQueryAsync();
+        await using (var copy = await connection.BeginBinaryImportAsync($"COPY letter_in ({Columns}) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var l in letters)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync(batchId, NpgsqlDbType.Uuid);
+                await copy.WriteAsync(l.Row, NpgsqlDbType.Integer);
+                await copy.WriteAsync(l.Copy, NpgsqlDbType.Integer);
+                await copy.WriteAsync(l.Generation, NpgsqlDbType.Integer);
+                await WriteNullable(copy, l.MessageUuid, NpgsqlDbType.Uuid);
+                await copy.WriteAsync((short)l.State, NpgsqlDbType.Smallint);
+                await copy.WriteAsync(l.State.IsFinal(), NpgsqlDbType.Boolean);
+                await WriteNullable(copy, l.Channel is { } c ? (short)c : (short?)null, NpgsqlDbType.Smallint);
+                await WriteNullable(copy, l.ErrorCode, NpgsqlDbType.Text);
+                await WriteNullable(copy, l.ErrorText, NpgsqlDbType.Text);
+                await WriteNullable(copy, l.Remedy, NpgsqlDbType.Text);
+                await copy.WriteAsync(l.Rerouted, NpgsqlDbType.Boolean);
+                await copy.WriteAsync((short)l.Kind, NpgsqlDbType.Smallint);
+                await copy.WriteAsync(l.RecipientId, NpgsqlDbType.Text);
+                await WriteNullable(copy, l.BulkSystem, NpgsqlDbType.Text);
+                await WriteNullable(copy, l.PushedAt, NpgsqlDbType.TimestampTz);
+                await WriteNullable(copy, l.DeliveredAt, NpgsqlDbType.TimestampTz);
+            }
+            await copy.CompleteAsync();
+        }
+        await using (var upsert = new NpgsqlCommand($"""
+            INSERT INTO letter ({Columns}) SELECT {Columns} FROM letter_in
+            ON CONFLICT (batch_id, row, copy) DO UPDATE SET
+                generation = excluded.generation, uuid = excluded.uuid, state = excluded.state, final = excluded.final,
+                channel = excluded.channel, error_code = excluded.error_code, error_text = excluded.error_text,
+                remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
+                recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
+                pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, changed_at = now()
+            WHERE NOT letter.final OR excluded.final OR excluded.generation > letter.generation
+            """, connection, transaction))
+            await upsert.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+    }
+
+    public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids) => _deliveries.Submit(messageUuids);
+
+    private async Task<IReadOnlyList<BulkLetter>> DeliverNow(IReadOnlyList<Guid> messageUuids)
+    {
+        await using var command = _db.CreateCommand("""
+            UPDATE letter SET state = $2, final = true, delivered_at = $4, changed_at = now()
+            FROM unnest($1::uuid[]) AS delivered(uuid)
+            WHERE letter.uuid = delivered.uuid AND letter.bulk_system IS NOT NULL AND letter.state = $3
+            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system
+            """);
+        command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
+        command.Parameters.AddWithValue((short)LetterState.Delivered);
+        command.Parameters.AddWithValue((short)LetterState.Queued);
+        command.Parameters.AddWithValue(_time.GetUtcNow());
+        return await ReadLetters(command);
+    }
+
+    public async Task<BulkLetter?> Find(Guid messageUuid)
+    {
+        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system FROM letter WHERE uuid = $1");
+        command.Parameters.AddWithValue(messageUuid);
+        var found = await ReadLetters(command);
+        return found.Count > 0 ? found[0] : null;
+    }
+
+    private static async Task<IReadOnlyList<BulkLetter>> ReadLetters(NpgsqlCommand command)
+    {
+        var letters = new List<BulkLetter>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            letters.Add(new BulkLetter(reader.GetGuid(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        return letters;
+    }
+
+    private static Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) =>
+        value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type);
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+}
+
+/// <summary>The store's one rule, shared by both implementations.</summary>
+public static class LetterRows
+{
+    /// <summary>Whether a letter's new state may replace the stored one: not when the stored one is final and the new
+    /// one is an older, unfinished view of the same generation.</summary>
+    public static bool Overwrites(LetterState stored, int storedGeneration, LetterState incoming, int incomingGeneration) =>
+        !stored.IsFinal() || incoming.IsFinal() || incomingGeneration > storedGeneration;
+}
