@@ -2,29 +2,18 @@ using System.Security.Cryptography;
 using System.Text;
 using DigitalPost.Contracts;
 using DigitalPost.Infrastructure;
+using Orleans.Concurrency;
 
 namespace DigitalPost.Grains;
 
-[GenerateSerializer, Alias("dp.ArchiveCaseState")]
-public sealed class ArchiveCaseState
+/// <summary>A recipient's case in a sender's archive, for callers of the grain interfaces. The case lives in the
+/// archive store, where batches append their letters in bulk; the grain keeps no state of its own.</summary>
+[StatelessWorker]
+public sealed class ArchiveCaseGrain(IArchiveStore archive) : Grain, IArchiveCaseGrain
 {
-    [Id(0)] public ArchiveCase? Case { get; set; }
-}
+    public Task Archive(RecipientKind kind, ArchivedLetter letter) => archive.Append([new ArchiveEntry(this.GetPrimaryKeyString(), kind, letter)]);
 
-/// <summary>A recipient's case in a sender's archive: created by its first letter, appended to by the rest.</summary>
-public sealed class ArchiveCaseGrain(
-    [PersistentState("case", StorageNames.Platform)] IPersistentState<ArchiveCaseState> state,
-    TimeProvider time) : Grain, IArchiveCaseGrain
-{
-    public async Task Archive(RecipientKind kind, ArchivedLetter letter)
-    {
-        var current = state.State.Case ?? new ArchiveCase(kind, time.GetUtcNow(), []);
-        if (current.Letters.Any(l => l.MessageUuid == letter.MessageUuid)) return;
-        state.State.Case = current with { Letters = [.. current.Letters, letter] };
-        await state.WriteStateAsync();
-    }
-
-    public Task<ArchiveCase?> GetCase() => Task.FromResult(state.State.Case);
+    public Task<ArchiveCase?> GetCase() => archive.Case(this.GetPrimaryKeyString());
 }
 
 /// <summary>Names a case by a keyed hash of sender and recipient, so neither a CPR number nor a guessable id is a grain id.</summary>

@@ -17,8 +17,6 @@ public sealed record ChunkInfo(
     [property: Id(2)] int LastRow,
     [property: Id(3)] IReadOnlyList<RowIssue> Issues);
 
-[GenerateSerializer, Immutable, Alias("dp.ArchiveItem")]
-public sealed record ArchiveItem([property: Id(0)] RecipientKind Kind, [property: Id(1)] string RecipientId, [property: Id(2)] ArchivedLetter Letter);
 
 [GenerateSerializer, Alias("dp.MergeBatchState")]
 public sealed class MergeBatchState
@@ -31,8 +29,7 @@ public sealed class MergeBatchState
     /// <summary>Chunks 0..DispatchedChunks-1 have all their letters made.</summary>
     [Id(5)] public int DispatchedChunks { get; set; }
     // Id 6 held the letters; they live in the letter store now.
-    /// <summary>Final letters waiting to be archived in their recipients' cases.</summary>
-    [Id(7)] public List<ArchiveItem> ArchiveQueue { get; set; } = [];
+    // Id 7 held the archive queue; letters not yet archived are known from the letter store now.
     [Id(8)] public DateTimeOffset? CompletedAt { get; set; }
 }
 
@@ -60,7 +57,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly ILetterStore _store;
     private readonly ReceiverSystemClient _receiverSystems;
     private readonly ResendFlowOptions _flow;
+    private readonly IArchiveStore _archive;
     private readonly List<LetterStatusChanged> _toWebhook = [];
+    /// <summary>Delivered letters not yet in their recipients' cases.</summary>
+    private readonly List<(long Key, ArchiveEntry Entry)> _toArchive = [];
     /// <summary>Letters changed since they were last stored.</summary>
     private readonly HashSet<long> _changed = [];
     /// <summary>Bulk-lane letters pushed by this activation and awaiting their receipts, with the push's time and target.</summary>
@@ -70,21 +70,20 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private Task? _dispatching;
     private Task? _flushing;
     private bool _dirty;
-    private long _nextWriteAt;
     private DateTimeOffset _safetyNetUntil;
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
         TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow,
-        ILetterStore store, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
+        ILetterStore store, IArchiveStore archive, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
     {
-        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _receiverSystems, _log) =
-            (state, time, wakeUps, rendering, options.Value, flow.Value, store, receiverSystems, log);
-        _caseKeys = new CaseKeys(_options.ArchiveKey);
+        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _receiverSystems, _log) =
+            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, receiverSystems, log);
         _writer = new CoalescingWriter(() =>
         {
             _dirty = false;
             return _state.WriteStateAsync();
         });
+        _caseKeys = new CaseKeys(_options.ArchiveKey);
     }
 
     private MergeBatchState S => _state.State;
@@ -93,7 +92,11 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Header is not null) _ledger = new BatchLedger(await _store.Load(BatchId));
+        if (S.Header is not null)
+        {
+            _ledger = new BatchLedger(await _store.Load(BatchId));
+            await RequeueArchive();
+        }
         this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval));
         if (S.Sealed && S.CompletedAt is null) Kick();
     }
@@ -199,7 +202,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             : BatchPhase.Sending;
         return new BatchStatusView(BatchId, Header.SenderBatchId, Header.SenderId, Header.Options.Label, phase, counts,
             letters == 0 ? 1 : (double)_ledger.Final / letters, S.AcceptedAt, Header.Options.SendAt, S.CompletedAt,
-            counts.Pending, S.ArchiveQueue.Count, AllIssues().Count(i => i.Severity == IssueSeverity.Warning));
+            counts.Pending, _toArchive.Count, AllIssues().Count(i => i.Severity == IssueSeverity.Warning));
     }
 
     private void Kick()
@@ -237,6 +240,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 await SendLetters([.. pending.Where(l => rows.ContainsKey(l.Row)).Select(l => (rows[l.Row], l))]);
                 await _writer.SaveAsync();
             }
+            await PushWaiting();
             CheckCompleted();
         }
         catch (Exception e)
@@ -313,9 +317,13 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         }
         await SaveLetters();
 
-        foreach (var group in outgoing.Where(o => o.Target is not null).GroupBy(o => o.Letter.BulkSystem!))
-            foreach (var push in group.Chunk(Math.Max(1, group.First().Target!.MaxMessagesPerPush)))
-                await StartPush(push);
+        foreach (var o in outgoing.Where(o => o.Target is not null))
+        {
+            if (!_toPush.TryGetValue(o.Letter.BulkSystem!, out var waiting)) _toPush[o.Letter.BulkSystem!] = waiting = [];
+            waiting.Add(o);
+            _awaiting[o.Letter.Key] = (now, o.Target!);
+            if (waiting.Count >= o.Target!.MaxMessagesPerPush) await PushWaiting(o.Letter.BulkSystem!);
+        }
 
         using var gate = new SemaphoreSlim(_options.DispatchConcurrency);
         await Task.WhenAll(outgoing.Where(o => o.Target is null).Select(async o =>
@@ -324,7 +332,6 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             try { await Submit(o); }
             finally { gate.Release(); }
         }));
-        _dirty = true;
     }
 
     private sealed record Outgoing(BatchRow Row, LetterRecord Letter, RecipientInfo Recipient, DeliveryTarget? Target)
@@ -347,6 +354,21 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     /// <summary>Routes per organisation, asked once per activation: a deactivated system's letters fail their push or
     /// receipt and are then routed anew by their message grains.</summary>
     private readonly Dictionary<string, DeliveryTarget> _routes = [];
+
+    /// <summary>Bulk letters stored and waiting to fill a push to their receiver system; the rest go when the dispatch
+    /// has no more rows.</summary>
+    private readonly Dictionary<string, List<Outgoing>> _toPush = [];
+
+    private async Task PushWaiting(string? system = null)
+    {
+        foreach (var key in system is null ? _toPush.Keys.ToList() : [system])
+        {
+            if (!_toPush.Remove(key, out var waiting)) continue;
+            // A letter taken over by its message grain meanwhile is that grain's to push.
+            var still = waiting.Where(o => o.Letter.BulkSystem is not null && !o.Letter.State.IsFinal()).ToList();
+            foreach (var push in still.Chunk(Math.Max(1, waiting[0].Target!.MaxMessagesPerPush))) await StartPush(push);
+        }
+    }
 
     /// <summary>Pushes one group of bulk letters off the grain's turn (serialising and sending is the costly part) and
     /// comes back to the turn with the outcome. At most <see cref="MassSendingOptions.PushConcurrency"/> at a time.</summary>
@@ -490,7 +512,6 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         (letter.ErrorCode, letter.ErrorText, letter.Remedy) = (code, text, remedy);
         var change = new LetterStatusChanged(new BatchRef(BatchId, letter.Row, letter.Copy), letter.MessageUuid ?? Guid.Empty, state, _time.GetUtcNow(), code, text);
         _toWebhook.Add(change);
-        _dirty = true;
     }
 
     private Task OnLetterChanged(LetterStatusChanged change)
@@ -503,15 +524,32 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     private void AfterChange(LetterStatusChanged change)
     {
-        _dirty = true;
         _toWebhook.Add(change);
-        if (change.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms)
-        {
-            var letter = _ledger.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
-            S.ArchiveQueue.Add(new ArchiveItem(letter.Kind, letter.RecipientId, new ArchivedLetter(change.MessageUuid, BatchId, letter.Row, letter.Copy,
-                letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", change.State, change.At, change.Attempts ?? [])));
-        }
+        var letter = _ledger.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
+        if (ToArchive(letter)) Archive(letter, change.At, change.Attempts ?? []);
         CheckCompleted();
+    }
+
+    private static bool ToArchive(LetterRecord letter) => !letter.Archived &&
+        letter.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms;
+
+    private void Archive(LetterRecord letter, DateTimeOffset at, IReadOnlyList<DeliveryAttempt> receipts) =>
+        _toArchive.Add((letter.Key, new ArchiveEntry(_caseKeys.Of(Header.SenderId, letter.Kind, letter.RecipientId), letter.Kind,
+            new ArchivedLetter(letter.MessageUuid!.Value, BatchId, letter.Row, letter.Copy,
+                letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", letter.State, at, receipts))));
+
+    /// <summary>After a restart: delivered letters whose archiving was not stored yet go to the archive again (it
+    /// ignores repeats). Their receipts come from their message grains, or for the bulk lane from the letter itself.</summary>
+    private async Task RequeueArchive()
+    {
+        foreach (var letter in _ledger.Letters.Values.Where(ToArchive).OrderBy(l => l.Key))
+        {
+            if (letter.BulkSystem is { } system)
+                Archive(letter, letter.DeliveredAt ?? S.AcceptedAt, [new DeliveryAttempt(1, ReceiverSystemKey.Parse(system).SystemId,
+                    letter.PushedAt ?? S.AcceptedAt, AttemptOutcome.Positive, letter.DeliveredAt)]);
+            else if (await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).GetStatus() is { } message)
+                Archive(letter, message.History.LastOrDefault()?.At ?? S.AcceptedAt, message.Attempts);
+        }
     }
 
     private void CheckCompleted()
@@ -540,26 +578,23 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             _toWebhook.Clear();
             await GrainFactory.GetGrain<ISenderGrain>(Header.SenderId).Notify(BatchId, Header.SenderBatchId, changes);
         }
-        if (S.ArchiveQueue.Count > 0)
+        if (_toArchive.Count > 0)
         {
-            var items = S.ArchiveQueue.Take(_options.DispatchConcurrency * 4).ToList();
-            await Task.WhenAll(items.Select(i => GrainFactory.GetGrain<IArchiveCaseGrain>(_caseKeys.Of(Header.SenderId, i.Kind, i.RecipientId)).Archive(i.Kind, i.Letter)));
-            S.ArchiveQueue.RemoveRange(0, items.Count);
-            _dirty = true;
+            var items = _toArchive.Take(_options.ArchiveBatch).ToList();
+            await _archive.Append([.. items.Select(i => i.Entry)]);
+            _toArchive.RemoveRange(0, items.Count);
+            foreach (var (key, _) in items)
+            {
+                _ledger.Letters[key].Archived = true;
+                _changed.Add(key);
+            }
         }
         await SaveLetters();
         await HandOverOverdue();
-        // The batch's state grows with its archive queue: writing it costs more as the batch grows, so writes are
-        // spaced to keep storage to about a tenth of the grain's time. Webhook and archive forwarding above do not wait.
-        if (_dirty && (Environment.TickCount64 >= _nextWriteAt || S.CompletedAt is not null))
-        {
-            var started = Environment.TickCount64;
-            await _writer.SaveAsync();
-            _nextWriteAt = Environment.TickCount64 + Math.Max((long)_options.FlushInterval.TotalMilliseconds, 10 * (Environment.TickCount64 - started));
-        }
+        if (_dirty) await _writer.SaveAsync();
 
         var now = _time.GetUtcNow();
-        if (S.Sealed && (S.CompletedAt is null || S.ArchiveQueue.Count > 0) && now + SafetyNet / 2 > _safetyNetUntil)
+        if (S.Sealed && (S.CompletedAt is null || _toArchive.Count > 0) && now + SafetyNet / 2 > _safetyNetUntil)
         {
             _safetyNetUntil = now + SafetyNet;
             await _wakeUps.Schedule(this.GetGrainId(), _safetyNetUntil);

@@ -104,17 +104,21 @@ var recipients = new Option<int>("--recipients") { Description = "Rows in the sy
 var organisations = new Option<int>("--organisations") { Description = "Organisations (each with one simulated receiver system) the rows are spread over.", DefaultValueFactory = _ => 50 };
 var profile = new Option<ReceiverProfile>("--profile") { Description = "How the simulated receiver systems answer.", DefaultValueFactory = _ => ReceiverProfile.Healthy };
 var benchListen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5200" };
+var pushSize = new Option<int>("--push-size") { Description = "Messages per push the simulated receiver systems take (registered as their maxMessagesPerPush).", DefaultValueFactory = _ => 500 };
+var baseline = new Option<int>("--baseline") { Description = "Also run a batch of this many recipients delivered the straightforward way (a message grain per letter), in the same run. 0: none.", DefaultValueFactory = _ => 0 };
+var postgres = new Option<string?>("--postgres") { Description = "The silo's PostgreSQL connection string: also measure the COPY floor of as many rows there." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
-    platform, apiKey, recipients, organisations, profile, benchListen, timeout,
+    platform, apiKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
-        parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout)), console, cancellationToken);
+        parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres)),
+        console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
-    return report.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
+    return report.Bulk.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
 });
 
 var day = new Option<TimeSpan>("--day") { Description = "How long a day of the resend flow lasts on the silo (its ResendFlow settings; Demo: 10 s).", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };

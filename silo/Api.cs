@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace DigitalPost.Silo;
 
-public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false);
+public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1);
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
 
@@ -49,7 +49,8 @@ public static class Api
             await grains.GetGrain<IOrganisationGrain>(cvr).GetView() is { } view ? Results.Ok(view) : Results.NotFound());
         organisations.MapPut("/receiver-systems/{systemId}", (string cvr, string systemId, ReceiverSystemBody body, IGrainFactory grains) =>
             grains.GetGrain<IOrganisationGrain>(cvr).UpsertReceiverSystem(
-                new ReceiverSystemRegistration(systemId, body.Endpoint, body.TechnicalContact, body.BusinessContact, body.IsPrimary)));
+                new ReceiverSystemRegistration(systemId, body.Endpoint, body.TechnicalContact, body.BusinessContact, body.IsPrimary,
+                    Math.Clamp(body.MaxMessagesPerPush, 1, 1000))));
         organisations.MapGet("/receiver-systems/{systemId}", (string cvr, string systemId, IGrainFactory grains) =>
             grains.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(cvr, systemId)).GetStatus());
         organisations.MapPost("/receiver-systems/{systemId}/reactivate", (string cvr, string systemId, IGrainFactory grains) =>

@@ -52,12 +52,14 @@ public static class SiloExtensions
         if (StorageSettings.Of(configuration) is { IsPostgres: true } storage)
         {
             silo.Services.AddSingleton<ILetterStore>(sp => new PostgresLetterStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
+            silo.Services.AddSingleton<IArchiveStore>(sp => new PostgresArchiveStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
             silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
             silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
         }
         else
         {
             silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
+            silo.Services.AddSingleton<IArchiveStore, MemoryArchiveStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

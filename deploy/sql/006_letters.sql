@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS letter
     bulk_system  text,
     pushed_at    timestamptz,
     delivered_at timestamptz,
+    -- In the recipient's case in the sender's archive.
+    archived     boolean     NOT NULL DEFAULT false,
     changed_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (batch_id, row, copy)
 );

@@ -101,7 +101,7 @@ public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
         _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
     }
 
-    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at";
+    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived";
 
     public async Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
@@ -128,6 +128,7 @@ public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
                 BulkSystem = reader.IsDBNull(14) ? null : reader.GetString(14),
                 PushedAt = reader.IsDBNull(15) ? null : reader.GetFieldValue<DateTimeOffset>(15),
                 DeliveredAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+                Archived = reader.GetBoolean(17),
             };
             letters[letter.Key] = letter;
         }
@@ -163,6 +164,7 @@ public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
                 await WriteNullable(copy, l.BulkSystem, NpgsqlDbType.Text);
                 await WriteNullable(copy, l.PushedAt, NpgsqlDbType.TimestampTz);
                 await WriteNullable(copy, l.DeliveredAt, NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(l.Archived, NpgsqlDbType.Boolean);
             }
             await copy.CompleteAsync();
         }
@@ -173,7 +175,7 @@ public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
                 channel = excluded.channel, error_code = excluded.error_code, error_text = excluded.error_text,
                 remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
                 recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
-                pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, changed_at = now()
+                pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived, changed_at = now()
             WHERE NOT letter.final OR excluded.final OR excluded.generation > letter.generation
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();

@@ -50,6 +50,9 @@ public sealed class MassSendingOptions
     /// <summary>Messages submitted at once by one batch.</summary>
     public int DispatchConcurrency { get; set; } = 64;
 
+    /// <summary>Delivered letters a batch appends to the archive in one statement.</summary>
+    public int ArchiveBatch { get; set; } = 5000;
+
     /// <summary>Bulk pushes under way at once from one batch.</summary>
     public int PushConcurrency { get; set; } = 8;
 

@@ -7,12 +7,13 @@ using Spectre.Console;
 
 namespace DigitalPost.LoadGen.Batches;
 
-public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout);
+public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout,
+    int PushSize = 1, int Baseline = 0, string? Postgres = null);
 
-public sealed record BenchReport(
+/// <summary>One batch's figures: from upload to every letter's final state.</summary>
+public sealed record BatchRun(
+    string Design,
     int Recipients,
-    int Organisations,
-    string Profile,
     double UploadSeconds,
     double Seconds,
     double MessagesPerSecond,
@@ -22,9 +23,23 @@ public sealed record BenchReport(
     double PeakSiloManagedHeapMb,
     BatchCounts Counts);
 
+public sealed record BenchReport(
+    int Organisations,
+    string Profile,
+    int PushSize,
+    BatchRun Bulk,
+    /// <summary>The same kind of batch delivered the straightforward way (a message grain per letter), in the same run.</summary>
+    BatchRun? Straightforward,
+    /// <summary>Bulk throughput over the straightforward design's.</summary>
+    double? Speedup,
+    /// <summary>Binary COPY of as many letter-shaped rows into the same PostgreSQL: the floor of any durable ingest.</summary>
+    double? CopyFloorSeconds,
+    double? TimesTheFloor);
+
 /// <summary><c>loadgen bench</c>: a synthetic batch of N company recipients spread over simulated receiver systems,
 /// from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
-/// the platform reports it to the sender's webhook; memory is the silo's, sampled from <c>/api/operations</c>.</summary>
+/// the platform reports it to the sender's webhook; memory is the silo's, sampled from <c>/api/operations</c>.
+/// Optionally, in the same run: a smaller batch delivered the straightforward way, and the COPY floor.</summary>
 public static class Bench
 {
     public static async Task<BenchReport> Run(BenchSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
@@ -35,48 +50,61 @@ public static class Bench
         var run = Guid.NewGuid().ToString("N")[..8];
 
         var cvrs = SyntheticCvrs(settings.Organisations, seed: run.GetHashCode());
-        console.MarkupLineInterpolated($"Registering {cvrs.Count} organisations, each with a {settings.Profile} receiver system...");
+        console.MarkupLineInterpolated($"Registering {cvrs.Count} organisations, each with a {settings.Profile} receiver system taking {settings.PushSize} per push...");
         foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i)))
         {
             var name = $"bench-{run}-{i}";
             receivers.SetProfile(name, settings.Profile);
             await platform.RegisterOrganisation(cvr, new OrganisationRegistration($"Bench {i}"), cancellationToken);
-            await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, cancellationToken);
+            await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, settings.PushSize, cancellationToken);
         }
         var companies = new StringBuilder("cvr;navn;postkasse;pnumre;adresse\n");
         foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i))) companies.Append($"{cvr};Bench {i};aktiv;;Benchvej {i}|1000 København K\n");
         await platform.LoadRegistry("companies", new MemoryStream(Encoding.UTF8.GetBytes(companies.ToString())), cancellationToken);
         await platform.SetWebhook(webhook.Url, cancellationToken);
 
-        var csv = new MemoryStream();
-        await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
+        var bulk = await RunBatch("bulk lane", settings.Recipients, perMessage: false);
+        var straightforward = settings.Baseline > 0 ? await RunBatch("message grain per letter", settings.Baseline, perMessage: true) : null;
+        double? floor = settings.Postgres is { } postgres ? await CopyFloor.Measure(postgres, settings.Recipients, console, cancellationToken) : null;
+        return new BenchReport(cvrs.Count, settings.Profile.ToString(), settings.PushSize, bulk, straightforward,
+            straightforward is null ? null : Math.Round(bulk.MessagesPerSecond / straightforward.MessagesPerSecond, 1),
+            floor, floor is { } f ? Math.Round(bulk.Seconds / f, 1) : null);
+
+        async Task<BatchRun> RunBatch(string design, int recipients, bool perMessage)
         {
-            await writer.WriteLineAsync("cvr;navn;beloeb;forfaldsdato");
-            for (var row = 0; row < settings.Recipients; row++)
-                await writer.WriteLineAsync($"{cvrs[row % cvrs.Count]};Virksomhed {row};{row % 9000 + 100},00;01-03-2027");
+            var id = $"bench-{run}-{(perMessage ? "grains" : "bulk")}";
+            var csv = new MemoryStream();
+            await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
+            {
+                await writer.WriteLineAsync("cvr;navn;beloeb;forfaldsdato");
+                for (var row = 0; row < recipients; row++)
+                    await writer.WriteLineAsync($"{cvrs[row % cvrs.Count]};Virksomhed {row};{row % 9000 + 100},00;01-03-2027");
+            }
+            csv.Position = 0;
+
+            console.MarkupLineInterpolated($"[bold]{design}[/]: {recipients} recipients");
+            using var sampling = new CancellationTokenSource();
+            var peak = SamplePeakMemory(platform, sampling.Token);
+            var clock = Stopwatch.StartNew();
+            var accepted = await platform.SubmitBatch(new BatchOptions($"Bench {id}", BatchId: id, PerMessageDelivery: perMessage),
+                "Kære {{ navn }}\n\nDu skal betale {{ beloeb }} kr. senest {{ forfaldsdato }}.", csv, cancellationToken: cancellationToken);
+            var uploaded = clock.Elapsed;
+            console.MarkupLineInterpolated($"Accepted {accepted.Status?.Counts.Accepted} rows in {uploaded.TotalSeconds:0.00} s; following...");
+            var final = await Send.Follow(platform, accepted.BatchId, settings.Timeout, console, cancellationToken);
+            var elapsed = clock.Elapsed;
+            await sampling.CancelAsync();
+            var (workingSet, heap) = await peak;
+
+            // The webhook may trail the batch's completion by a flush or two.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (webhook.Events.Count(e => e.BatchId == accepted.BatchId && e.State.IsFinal()) < final.Counts.Accepted && DateTime.UtcNow < deadline)
+                await Task.Delay(200, cancellationToken);
+            var latencies = webhook.Events.Where(e => e.BatchId == accepted.BatchId && e.State is LetterState.Delivered or LetterState.DeliveredToVirk)
+                .Select(e => (e.At - final.AcceptedAt).TotalMilliseconds).Order().ToArray();
+            return new BatchRun(design, recipients, Math.Round(uploaded.TotalSeconds, 3), Math.Round(elapsed.TotalSeconds, 3),
+                Math.Round(recipients / elapsed.TotalSeconds, 1), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
+                Math.Round(workingSet / 1048576.0, 1), Math.Round(heap / 1048576.0, 1), final.Counts);
         }
-        csv.Position = 0;
-
-        using var sampling = new CancellationTokenSource();
-        var peak = SamplePeakMemory(platform, sampling.Token);
-        var clock = Stopwatch.StartNew();
-        var accepted = await platform.SubmitBatch(new BatchOptions($"Bench {run}", BatchId: $"bench-{run}"),
-            "Kære {{ navn }}\n\nDu skal betale {{ beloeb }} kr. senest {{ forfaldsdato }}.", csv, cancellationToken: cancellationToken);
-        var uploaded = clock.Elapsed;
-        console.MarkupLineInterpolated($"Accepted {accepted.Status?.Counts.Accepted} rows in {uploaded.TotalSeconds:0.00} s; following...");
-        var final = await Send.Follow(platform, accepted.BatchId, settings.Timeout, console, cancellationToken);
-        var elapsed = clock.Elapsed;
-        await sampling.CancelAsync();
-        var (workingSet, heap) = await peak;
-
-        // The webhook may trail the batch's completion by a flush or two.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (webhook.Events.Count(e => e.State.IsFinal()) < final.Counts.Accepted && DateTime.UtcNow < deadline) await Task.Delay(200, cancellationToken);
-        var latencies = webhook.Events.Where(e => e.BatchId == accepted.BatchId && e.State is LetterState.Delivered or LetterState.DeliveredToVirk)
-            .Select(e => (e.At - final.AcceptedAt).TotalMilliseconds).Order().ToArray();
-        return new BenchReport(settings.Recipients, cvrs.Count, settings.Profile.ToString(), Math.Round(uploaded.TotalSeconds, 3), Math.Round(elapsed.TotalSeconds, 3),
-            Math.Round(settings.Recipients / elapsed.TotalSeconds, 1), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
-            Math.Round(workingSet / 1048576.0, 1), Math.Round(heap / 1048576.0, 1), final.Counts);
     }
 
     public static string ToJson(BenchReport report) => JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true });

@@ -66,8 +66,9 @@ public sealed class PlatformClient : IDisposable
     public Task RegisterOrganisation(string cvr, OrganisationRegistration registration, CancellationToken cancellationToken = default) =>
         Send(HttpMethod.Put, $"/api/organisations/{cvr}", registration, cancellationToken);
 
-    public Task RegisterReceiverSystem(string cvr, string systemId, Uri endpoint, string technicalContact, bool isPrimary, CancellationToken cancellationToken = default) =>
-        Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary }, cancellationToken);
+    public Task RegisterReceiverSystem(string cvr, string systemId, Uri endpoint, string technicalContact, bool isPrimary, int maxMessagesPerPush = 1,
+        CancellationToken cancellationToken = default) =>
+        Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary, maxMessagesPerPush }, cancellationToken);
 
     public Task PutContactPoint(string cvr, string contactPointId, string receiverSystemId, CancellationToken cancellationToken = default) =>
         Send(HttpMethod.Put, $"/api/organisations/{cvr}/contact-points/{contactPointId}", new { name = contactPointId, receiverSystemId }, cancellationToken);

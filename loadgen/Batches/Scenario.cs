@@ -35,7 +35,7 @@ public static class Scenario
             {
                 var name = $"{run}-{policy}-{system}";
                 receivers.SetProfile(name, profile);
-                await platform.RegisterReceiverSystem(cvr, system, receivers.EndpointOf(name), $"{system}@scenario.example", isPrimary: system == "erp", cancellationToken);
+                await platform.RegisterReceiverSystem(cvr, system, receivers.EndpointOf(name), $"{system}@scenario.example", isPrimary: system == "erp", cancellationToken: cancellationToken);
                 await platform.PutContactPoint(cvr, $"cp-{system}", system, cancellationToken);
             }
         }

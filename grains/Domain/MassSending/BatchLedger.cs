@@ -25,6 +25,8 @@ public sealed class LetterRecord
     /// <summary>When the bulk lane pushed it, and when its positive receipt came.</summary>
     [Id(13)] public DateTimeOffset? PushedAt { get; set; }
     [Id(14)] public DateTimeOffset? DeliveredAt { get; set; }
+    /// <summary>In its recipient's case in the sender's archive.</summary>
+    [Id(15)] public bool Archived { get; set; }
 
     public LetterRecord Clone() => (LetterRecord)MemberwiseClone();
 

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using DigitalPost.Contracts;
+using Npgsql;
+
+namespace DigitalPost.Infrastructure;
+
+/// <summary>A letter for a recipient's case in its sender's archive; <see cref="CaseKey"/> names the case without
+/// personal data.</summary>
+public sealed record ArchiveEntry(string CaseKey, RecipientKind Kind, ArchivedLetter Letter);
+
+/// <summary>The senders' archives: each recipient's case and its delivered letters with their receipts. Letters are
+/// appended many at a time by their batches; a letter archived before is ignored.</summary>
+public interface IArchiveStore
+{
+    Task Append(IReadOnlyList<ArchiveEntry> entries);
+    Task<ArchiveCase?> Case(string caseKey);
+}
+
+public sealed class MemoryArchiveStore(TimeProvider time) : IArchiveStore
+{
+    private readonly ConcurrentDictionary<string, ArchiveCase> _cases = new();
+
+    public Task Append(IReadOnlyList<ArchiveEntry> entries)
+    {
+        foreach (var entry in entries)
+            _cases.AddOrUpdate(entry.CaseKey,
+                _ => new ArchiveCase(entry.Kind, time.GetUtcNow(), [entry.Letter]),
+                (_, found) => found.Letters.Any(l => l.MessageUuid == entry.Letter.MessageUuid) ? found : found with { Letters = [.. found.Letters, entry.Letter] });
+        return Task.CompletedTask;
+    }
+
+    public Task<ArchiveCase?> Case(string caseKey) => Task.FromResult(_cases.GetValueOrDefault(caseKey));
+}
+
+/// <summary>The archive in PostgreSQL (table <c>archive_letter</c>, deploy/sql): one row per archived letter, appended in
+/// one statement per call.</summary>
+public sealed class PostgresArchiveStore(string connectionString, TimeProvider time) : IArchiveStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _db = NpgsqlDataSource.Create(connectionString);
+
+    public async Task Append(IReadOnlyList<ArchiveEntry> entries)
+    {
+        if (entries.Count == 0) return;
+        await using var command = _db.CreateCommand("""
+            INSERT INTO archive_letter (case_key, kind, uuid, created_at, letter)
+            SELECT case_key, kind, uuid, $4, letter FROM unnest($1::text[], $2::smallint[], $3::uuid[], $5::jsonb[]) AS e(case_key, kind, uuid, letter)
+            ON CONFLICT (case_key, uuid) DO NOTHING
+            """);
+        command.Parameters.AddWithValue(entries.Select(e => e.CaseKey).ToArray());
+        command.Parameters.AddWithValue(entries.Select(e => (short)e.Kind).ToArray());
+        command.Parameters.AddWithValue(entries.Select(e => e.Letter.MessageUuid).ToArray());
+        command.Parameters.AddWithValue(time.GetUtcNow());
+        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => JsonSerializer.Serialize(e.Letter, PlatformJson.Options)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<ArchiveCase?> Case(string caseKey)
+    {
+        await using var command = _db.CreateCommand("SELECT kind, created_at, letter FROM archive_letter WHERE case_key = $1 ORDER BY created_at, uuid");
+        command.Parameters.AddWithValue(caseKey);
+        await using var reader = await command.ExecuteReaderAsync();
+        RecipientKind? kind = null;
+        DateTimeOffset created = default;
+        var letters = new List<ArchivedLetter>();
+        while (await reader.ReadAsync())
+        {
+            kind ??= (RecipientKind)reader.GetInt16(0);
+            if (letters.Count == 0) created = reader.GetFieldValue<DateTimeOffset>(1);
+            letters.Add(JsonSerializer.Deserialize<ArchivedLetter>(reader.GetString(2), PlatformJson.Options)!);
+        }
+        return kind is { } k ? new ArchiveCase(k, created, letters) : null;
+    }
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+}
