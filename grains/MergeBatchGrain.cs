@@ -527,7 +527,6 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         _toWebhook.Add(change);
         var letter = _ledger.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
         if (ToArchive(letter)) Archive(letter, change.At, change.Attempts ?? []);
-        CheckCompleted();
     }
 
     private static bool ToArchive(LetterRecord letter) => !letter.Archived &&
@@ -591,6 +590,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         }
         await SaveLetters();
         await HandOverOverdue();
+        // Checked here, not per change: it reads every letter.
+        CheckCompleted();
         if (_dirty) await _writer.SaveAsync();
 
         var now = _time.GetUtcNow();

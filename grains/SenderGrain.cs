@@ -27,15 +27,15 @@ public sealed record WebhookEvent(
 public sealed class SenderState
 {
     [Id(0)] public Uri? Webhook { get; set; }
-    [Id(1)] public List<WebhookEvent> Pending { get; set; } = [];
+    // Id 1 held the pending events; they are in the webhook outbox store now.
     [Id(2)] public long Delivered { get; set; }
     [Id(3)] public string? LastError { get; set; }
     [Id(4)] public int FailedAttempts { get; set; }
     [Id(5)] public DateTimeOffset? NextAttemptAt { get; set; }
 }
 
-/// <summary>A sender system's webhook outbox: events are stored, pushed in order in groups, retried with back-off
-/// while the webhook fails, and dropped only once it answered 2xx.</summary>
+/// <summary>A sender system's webhook: events are stored in its outbox (<see cref="IWebhookOutbox"/>), pushed in order in
+/// groups, retried with back-off while the webhook fails, and dropped only once it answered 2xx.</summary>
 [Reentrant]
 public sealed class SenderGrain : Grain, ISenderGrain
 {
@@ -46,37 +46,34 @@ public sealed class SenderGrain : Grain, ISenderGrain
     private readonly WebhookOptions _options;
     private readonly ILogger<SenderGrain> _log;
     private readonly CoalescingWriter _writer;
+    private readonly IWebhookOutbox _outbox;
+    private long _pending;
     private Task? _pushing;
 
     public SenderGrain([PersistentState("sender", StorageNames.Platform)] IPersistentState<SenderState> state,
-        TimeProvider time, WakeUps wakeUps, IHttpClientFactory http, IOptions<WebhookOptions> options, ILogger<SenderGrain> log)
+        TimeProvider time, WakeUps wakeUps, IHttpClientFactory http, IOptions<WebhookOptions> options, IWebhookOutbox outbox, ILogger<SenderGrain> log)
     {
-        (_state, _time, _wakeUps, _http, _options, _log) = (state, time, wakeUps, http, options.Value, log);
-        // Serialise a snapshot: the live list keeps changing while the storage provider writes.
-        _writer = new CoalescingWriter(() =>
-        {
-            var live = _state.State;
-            _state.State = new SenderState
-            {
-                Webhook = live.Webhook, Pending = [.. live.Pending], Delivered = live.Delivered, LastError = live.LastError,
-                FailedAttempts = live.FailedAttempts, NextAttemptAt = live.NextAttemptAt,
-            };
-            return _state.WriteStateAsync();
-        });
+        (_state, _time, _wakeUps, _http, _options, _outbox, _log) = (state, time, wakeUps, http, options.Value, outbox, log);
+        _writer = new CoalescingWriter(() => _state.WriteStateAsync());
     }
 
     private SenderState S => _state.State;
+    private string SenderId => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Pending.Count > 0) Kick();
-        return Task.CompletedTask;
+        _pending = await _outbox.Count(SenderId);
+        if (_pending > 0) Kick();
     }
 
     public async Task<SenderStatus> SetWebhook(Uri? webhook)
     {
         S.Webhook = webhook;
-        if (webhook is null) S.Pending.Clear();
+        if (webhook is null)
+        {
+            await _outbox.Clear(SenderId);
+            _pending = 0;
+        }
         S.FailedAttempts = 0;
         S.NextAttemptAt = null;
         await _writer.SaveAsync();
@@ -88,9 +85,9 @@ public sealed class SenderGrain : Grain, ISenderGrain
     {
         // Without a webhook there is nobody to push to; the batch's status answers instead.
         if (S.Webhook is null || changes.Count == 0) return;
-        S.Pending.AddRange(changes.Select(c => new WebhookEvent(
-            $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText)));
-        await _writer.SaveAsync();
+        await _outbox.Append(SenderId, [.. changes.Select(c => new WebhookEvent(
+            $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText))]);
+        _pending += changes.Count;
         Kick();
     }
 
@@ -102,7 +99,7 @@ public sealed class SenderGrain : Grain, ISenderGrain
 
     public Task<SenderStatus> GetStatus() => Task.FromResult(Status());
 
-    private SenderStatus Status() => new(this.GetPrimaryKeyString(), S.Webhook, S.Pending.Count, S.Delivered, S.LastError);
+    private SenderStatus Status() => new(SenderId, S.Webhook, (int)Math.Min(_pending, int.MaxValue), S.Delivered, S.LastError);
 
     private void Kick()
     {
@@ -111,15 +108,21 @@ public sealed class SenderGrain : Grain, ISenderGrain
 
     private async Task Push()
     {
-        while (S.Pending.Count > 0 && S.Webhook is { } webhook)
+        while (_pending > 0 && S.Webhook is { } webhook)
         {
             var now = _time.GetUtcNow();
             if (S.NextAttemptAt > now) return;
-            var group = S.Pending.Take(_options.EventsPerPush).ToList();
-            var error = await Post(webhook, group);
+            var group = await _outbox.Next(SenderId, _options.EventsPerPush);
+            if (group.Count == 0)
+            {
+                _pending = 0;
+                return;
+            }
+            var error = await Post(webhook, [.. group.Select(e => e.Event)]);
             if (error is null)
             {
-                S.Pending.RemoveRange(0, Math.Min(group.Count, S.Pending.Count));
+                await _outbox.Remove(SenderId, group[^1].Sequence);
+                _pending = Math.Max(0, _pending - group.Count);
                 S.Delivered += group.Count;
                 S.FailedAttempts = 0;
                 S.NextAttemptAt = null;
@@ -132,7 +135,7 @@ public sealed class SenderGrain : Grain, ISenderGrain
                 S.NextAttemptAt = now + delay;
                 S.LastError = $"{now:O}: {error}";
                 _log.LogWarning("Webhook of sender {SenderId} failed ({Error}); {Pending} events wait, next try at {RetryAt}",
-                    this.GetPrimaryKeyString(), error, S.Pending.Count, S.NextAttemptAt);
+                    SenderId, error, _pending, S.NextAttemptAt);
                 await _writer.SaveAsync();
                 await _wakeUps.Schedule(this.GetGrainId(), S.NextAttemptAt.Value);
                 return;

@@ -53,6 +53,7 @@ public static class SiloExtensions
         {
             silo.Services.AddSingleton<ILetterStore>(sp => new PostgresLetterStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
             silo.Services.AddSingleton<IArchiveStore>(sp => new PostgresArchiveStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
+            silo.Services.AddSingleton<IWebhookOutbox>(new PostgresWebhookOutbox(storage.ConnectionString));
             silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
             silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
         }
@@ -60,6 +61,7 @@ public static class SiloExtensions
         {
             silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, MemoryArchiveStore>();
+            silo.Services.AddSingleton<IWebhookOutbox, MemoryWebhookOutbox>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

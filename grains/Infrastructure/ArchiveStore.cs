@@ -19,18 +19,26 @@ public interface IArchiveStore
 
 public sealed class MemoryArchiveStore(TimeProvider time) : IArchiveStore
 {
-    private readonly ConcurrentDictionary<string, ArchiveCase> _cases = new();
+    private sealed record OpenCase(RecipientKind Kind, DateTimeOffset CreatedAt, List<ArchivedLetter> Letters, HashSet<Guid> Seen);
+
+    private readonly ConcurrentDictionary<string, OpenCase> _cases = new();
 
     public Task Append(IReadOnlyList<ArchiveEntry> entries)
     {
         foreach (var entry in entries)
-            _cases.AddOrUpdate(entry.CaseKey,
-                _ => new ArchiveCase(entry.Kind, time.GetUtcNow(), [entry.Letter]),
-                (_, found) => found.Letters.Any(l => l.MessageUuid == entry.Letter.MessageUuid) ? found : found with { Letters = [.. found.Letters, entry.Letter] });
+        {
+            var found = _cases.GetOrAdd(entry.CaseKey, _ => new OpenCase(entry.Kind, time.GetUtcNow(), [], []));
+            lock (found)
+                if (found.Seen.Add(entry.Letter.MessageUuid)) found.Letters.Add(entry.Letter);
+        }
         return Task.CompletedTask;
     }
 
-    public Task<ArchiveCase?> Case(string caseKey) => Task.FromResult(_cases.GetValueOrDefault(caseKey));
+    public Task<ArchiveCase?> Case(string caseKey)
+    {
+        if (!_cases.TryGetValue(caseKey, out var found)) return Task.FromResult<ArchiveCase?>(null);
+        lock (found) return Task.FromResult<ArchiveCase?>(new ArchiveCase(found.Kind, found.CreatedAt, [.. found.Letters]));
+    }
 }
 
 /// <summary>The archive in PostgreSQL (table <c>archive_letter</c>, deploy/sql): one row per archived letter, appended in

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using DigitalPost.Contracts;
+using DigitalPost.Grains;
+using Npgsql;
+
+namespace DigitalPost.Infrastructure;
+
+/// <summary>An event in a sender's outbox with its place in the sender's order.</summary>
+public readonly record struct QueuedEvent(long Sequence, WebhookEvent Event);
+
+/// <summary>The senders' webhook outboxes: status events stored in order until the sender's webhook took them. Kept
+/// apart from the sender grain's state so that a million events are rows appended and deleted, not a list rewritten
+/// on every change.</summary>
+public interface IWebhookOutbox
+{
+    Task Append(string senderId, IReadOnlyList<WebhookEvent> events);
+    /// <summary>The oldest events first, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<QueuedEvent>> Next(string senderId, int max);
+    /// <summary>Drops the events up to and including <paramref name="sequence"/>: the webhook has them.</summary>
+    Task Remove(string senderId, long sequence);
+    Task<long> Count(string senderId);
+    Task Clear(string senderId);
+}
+
+public sealed class MemoryWebhookOutbox : IWebhookOutbox
+{
+    private readonly ConcurrentDictionary<string, Queue<QueuedEvent>> _outboxes = new();
+    private long _sequence;
+
+    public Task Append(string senderId, IReadOnlyList<WebhookEvent> events)
+    {
+        var outbox = Of(senderId);
+        lock (outbox)
+            foreach (var e in events) outbox.Enqueue(new QueuedEvent(Interlocked.Increment(ref _sequence), e));
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<QueuedEvent>> Next(string senderId, int max)
+    {
+        var outbox = Of(senderId);
+        lock (outbox) return Task.FromResult<IReadOnlyList<QueuedEvent>>([.. outbox.Take(max)]);
+    }
+
+    public Task Remove(string senderId, long sequence)
+    {
+        var outbox = Of(senderId);
+        lock (outbox)
+            while (outbox.TryPeek(out var first) && first.Sequence <= sequence) outbox.Dequeue();
+        return Task.CompletedTask;
+    }
+
+    public Task<long> Count(string senderId)
+    {
+        var outbox = Of(senderId);
+        lock (outbox) return Task.FromResult((long)outbox.Count);
+    }
+
+    public Task Clear(string senderId)
+    {
+        var outbox = Of(senderId);
+        lock (outbox) outbox.Clear();
+        return Task.CompletedTask;
+    }
+
+    private Queue<QueuedEvent> Of(string senderId) => _outboxes.GetOrAdd(senderId, _ => new Queue<QueuedEvent>());
+}
+
+/// <summary>The outboxes in PostgreSQL (table <c>webhook_outbox</c>, deploy/sql): appended in one statement per call,
+/// read in order by the sender's index, deleted once pushed.</summary>
+public sealed class PostgresWebhookOutbox(string connectionString) : IWebhookOutbox, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _db = NpgsqlDataSource.Create(connectionString);
+
+    public async Task Append(string senderId, IReadOnlyList<WebhookEvent> events)
+    {
+        if (events.Count == 0) return;
+        await using var command = _db.CreateCommand(
+            "INSERT INTO webhook_outbox (sender_id, event) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY n");
+        command.Parameters.AddWithValue(senderId);
+        command.Parameters.Add(new NpgsqlParameter
+        {
+            Value = events.Select(e => JsonSerializer.Serialize(e, PlatformJson.Options)).ToArray(),
+            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb,
+        });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<QueuedEvent>> Next(string senderId, int max)
+    {
+        await using var command = _db.CreateCommand("SELECT seq, event FROM webhook_outbox WHERE sender_id = $1 ORDER BY seq LIMIT $2");
+        command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(max);
+        var events = new List<QueuedEvent>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            events.Add(new QueuedEvent(reader.GetInt64(0), JsonSerializer.Deserialize<WebhookEvent>(reader.GetString(1), PlatformJson.Options)!));
+        return events;
+    }
+
+    public Task Remove(string senderId, long sequence) => Execute("DELETE FROM webhook_outbox WHERE sender_id = $1 AND seq <= $2", senderId, sequence);
+
+    public async Task<long> Count(string senderId)
+    {
+        await using var command = _db.CreateCommand("SELECT count(*) FROM webhook_outbox WHERE sender_id = $1");
+        command.Parameters.AddWithValue(senderId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public Task Clear(string senderId) => Execute("DELETE FROM webhook_outbox WHERE sender_id = $1", senderId);
+
+    private async Task Execute(string sql, params object[] values)
+    {
+        await using var command = _db.CreateCommand(sql);
+        foreach (var value in values) command.Parameters.AddWithValue(value);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+}
