@@ -44,6 +44,8 @@ public sealed class MergeBatchState
 public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan SafetyNet = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LongestReconcileInterval = TimeSpan.FromHours(1);
     private readonly IPersistentState<MergeBatchState> _state;
     private readonly TimeProvider _time;
     private readonly WakeUps _wakeUps;
@@ -59,6 +61,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private bool _dirty;
     private long _nextWriteAt;
     private DateTimeOffset _safetyNetUntil;
+    private DateTimeOffset? _retryDispatchAt;
+    private bool _reconcile;
+    private DateTimeOffset _lastHeard;
+    private TimeSpan _reconcileAfter;
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
         TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, ILogger<MergeBatchGrain> log)
@@ -80,14 +86,24 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     {
         _ledger = new BatchLedger(S.Letters);
         this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval));
-        if (S.Sealed && S.CompletedAt is null) Kick();
+        (_lastHeard, _reconcileAfter) = (_time.GetUtcNow(), _options.ReconcileAfter);
+        if (S.Sealed && S.CompletedAt is null)
+        {
+            // The activation before this one may have died: what it had heard but not stored is asked again.
+            _reconcile = true;
+            Kick();
+        }
         return Task.CompletedTask;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush();
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        await handleFactory.Create<LetterStatusChanged>().ResumeAsync((change, _) => OnLetterChanged(change));
+        await handleFactory.Create<LetterStatusChanged>().ResumeAsync((change, _) =>
+        {
+            Heard(change);
+            return Task.CompletedTask;
+        });
 
     public async Task<BatchBeginOutcome> Begin(BatchHeader header)
     {
@@ -209,8 +225,9 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 S.DispatchedChunks = chunk + 1;
                 await _writer.SaveAsync();
             }
-            // Letters put back by "retry failed", or left pending by an interrupted dispatch.
-            var pending = S.Letters.Values.Where(l => l.State == LetterState.Pending && l.MessageUuid is null).ToList();
+            // Letters put back by "retry failed", or left pending by an interrupted dispatch (whose message may exist:
+            // submitting it again is idempotent).
+            var pending = S.Letters.Values.Where(l => l.State == LetterState.Pending).ToList();
             if (pending.Count > 0)
             {
                 var rows = new Dictionary<int, BatchRow>();
@@ -219,12 +236,15 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 await SendLetters([.. pending.Where(l => rows.ContainsKey(l.Row)).Select(l => (rows[l.Row], l))]);
                 await _writer.SaveAsync();
             }
+            if (_reconcile) await Reconcile();
             CheckCompleted();
         }
         catch (Exception e)
         {
-            // The safety-net wake-up resumes the dispatch; every step is idempotent.
-            _log.LogWarning(e, "Dispatch of batch {BatchId} was interrupted; it resumes on its next wake-up", BatchId);
+            // Every step is idempotent: this activation tries again shortly, and the safety-net wake-up brings a new
+            // one if this one is gone.
+            _retryDispatchAt = _time.GetUtcNow() + DispatchRetry;
+            _log.LogWarning(e, "Dispatch of batch {BatchId} was interrupted; it resumes in {Retry}", BatchId, DispatchRetry);
         }
     }
 
@@ -249,7 +269,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             {
                 if (!S.Letters.TryGetValue(LetterRecord.KeyOf(row.Row, copy), out var letter))
                     letter = _ledger.Add(new LetterRecord { Row = row.Row, Copy = copy, Kind = recipients[copy].Kind, RecipientId = recipients[copy].Id });
-                if (letter.State == LetterState.Pending && letter.MessageUuid is null) letters.Add((row, letter));
+                if (letter.State == LetterState.Pending) letters.Add((row, letter));
             }
         }
         return (letters, known);
@@ -326,9 +346,32 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         _dirty = true;
     }
 
-    private Task OnLetterChanged(LetterStatusChanged change)
+    /// <summary>Asks the messages of the letters not final yet for their status, and takes what the batch missed.</summary>
+    private async Task Reconcile()
     {
-        if (!_ledger.Apply(change)) return Task.CompletedTask;
+        _reconcile = false;
+        var open = S.Letters.Values.Where(l => l.MessageUuid is not null && !l.State.IsFinal()).Select(l => l.MessageUuid!.Value).ToList();
+        var missed = 0;
+        using var gate = new SemaphoreSlim(_options.DispatchConcurrency);
+        await Task.WhenAll(open.Select(async uuid =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                if (await GrainFactory.GetGrain<IMessageGrain>(uuid).GetLetterStatus() is { } change && Heard(change)) missed++;
+            }
+            finally { gate.Release(); }
+        }));
+        _reconcileAfter = missed > 0 ? _options.ReconcileAfter : TimeSpan.FromTicks(Math.Min(2 * _reconcileAfter.Ticks, LongestReconcileInterval.Ticks));
+        _lastHeard = _time.GetUtcNow();
+        if (missed > 0) _log.LogWarning("Batch {BatchId}: {Missed} of {Open} open letters had changes it never heard of", BatchId, missed, open.Count);
+    }
+
+    /// <summary>Takes a letter's change, from its stream or from its message; false when it changes nothing.</summary>
+    private bool Heard(LetterStatusChanged change)
+    {
+        if (!_ledger.Apply(change)) return false;
+        _lastHeard = _time.GetUtcNow();
         _dirty = true;
         _toWebhook.Add(change);
         if (change.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms)
@@ -338,7 +381,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", change.State, change.At, change.Attempts ?? [])));
         }
         CheckCompleted();
-        return Task.CompletedTask;
+        return true;
     }
 
     private void CheckCompleted()
@@ -384,6 +427,16 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         }
 
         var now = _time.GetUtcNow();
+        if (_retryDispatchAt <= now)
+        {
+            _retryDispatchAt = null;
+            Kick();
+        }
+        else if (S.Sealed && S.CompletedAt is null && S.DispatchedChunks == S.ChunkCount && now - _lastHeard >= _reconcileAfter && _dispatching is not { IsCompleted: false })
+        {
+            _reconcile = true;
+            Kick();
+        }
         if (S.Sealed && (S.CompletedAt is null || S.ArchiveQueue.Count > 0) && now + SafetyNet / 2 > _safetyNetUntil)
         {
             _safetyNetUntil = now + SafetyNet;
