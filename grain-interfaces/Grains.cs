@@ -26,6 +26,10 @@ public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
 
     /// <summary>The message's status and full history, or null when no message has this id.</summary>
     [Alias("GetStatus")] Task<MessageStatusView?> GetStatus();
+
+    /// <summary>The message's status as its batch sees it, the same change it publishes on its batch's stream; null
+    /// for a message outside any batch or with no message. A batch that may have missed a change asks with this.</summary>
+    [Alias("GetLetterStatus")] Task<LetterStatusChanged?> GetLetterStatus();
 }
 
 /// <summary>An organisation (CVR): its receiver systems, contact points and Virk mailbox. Keyed by CVR.</summary>

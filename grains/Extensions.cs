@@ -25,6 +25,7 @@ public static class GrainsExtensions
         services.AddHttpClient(nameof(Grains.SenderGrain));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<WakeUps>();
+        services.AddHostedService<SchedulerWatchdog>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<BulkReceipts>();

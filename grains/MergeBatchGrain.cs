@@ -46,6 +46,8 @@ public sealed class MergeBatchState
 public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan SafetyNet = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LongestReconcileInterval = TimeSpan.FromHours(1);
     private readonly IPersistentState<MergeBatchState> _state;
     private readonly TimeProvider _time;
     private readonly WakeUps _wakeUps;
@@ -71,6 +73,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private Task? _flushing;
     private bool _dirty;
     private DateTimeOffset _safetyNetUntil;
+    private DateTimeOffset? _retryDispatchAt;
+    private bool _reconcile;
+    private DateTimeOffset _lastHeard;
+    private TimeSpan _reconcileAfter;
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
         TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow,
@@ -98,13 +104,23 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             await RequeueArchive();
         }
         this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval));
-        if (S.Sealed && S.CompletedAt is null) Kick();
+        (_lastHeard, _reconcileAfter) = (_time.GetUtcNow(), _options.ReconcileAfter);
+        if (S.Sealed && S.CompletedAt is null)
+        {
+            // The activation before this one may have died: what it had heard but not stored is asked again.
+            _reconcile = true;
+            Kick();
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush();
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        await handleFactory.Create<LetterStatusChanged>().ResumeAsync((change, _) => OnLetterChanged(change));
+        await handleFactory.Create<LetterStatusChanged>().ResumeAsync((change, _) =>
+        {
+            Heard(change);
+            return Task.CompletedTask;
+        });
 
     public async Task<BatchBeginOutcome> Begin(BatchHeader header)
     {
@@ -227,10 +243,11 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 S.DispatchedChunks = chunk + 1;
                 await _writer.SaveAsync();
             }
-            // Letters put back by "retry failed", left pending by an interrupted dispatch, or pushed in bulk by an
-            // activation that is gone (whether their push went out is unknown: receivers take a repeat by its id).
+            // Letters put back by "retry failed", left pending by an interrupted dispatch (whose message may exist:
+            // submitting it again is idempotent), or pushed in bulk by an activation that is gone (whether their push
+            // went out is unknown: receivers take a repeat by its id).
             var pending = _ledger.Letters.Values
-                .Where(l => l.State == LetterState.Pending && l.MessageUuid is null || l.BulkSystem is not null && l.State == LetterState.Queued && !_awaiting.ContainsKey(l.Key))
+                .Where(l => l.State == LetterState.Pending || l.BulkSystem is not null && l.State == LetterState.Queued && !_awaiting.ContainsKey(l.Key))
                 .ToList();
             if (pending.Count > 0)
             {
@@ -241,12 +258,15 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 await _writer.SaveAsync();
             }
             await PushWaiting();
+            if (_reconcile) await Reconcile();
             CheckCompleted();
         }
         catch (Exception e)
         {
-            // The safety-net wake-up resumes the dispatch; every step is idempotent.
-            _log.LogWarning(e, "Dispatch of batch {BatchId} was interrupted; it resumes on its next wake-up", BatchId);
+            // Every step is idempotent: this activation tries again shortly, and the safety-net wake-up brings a new
+            // one if this one is gone.
+            _retryDispatchAt = _time.GetUtcNow() + DispatchRetry;
+            _log.LogWarning(e, "Dispatch of batch {BatchId} was interrupted; it resumes in {Retry}", BatchId, DispatchRetry);
         }
     }
 
@@ -274,7 +294,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                     letter = _ledger.Add(new LetterRecord { Row = row.Row, Copy = copy, Kind = recipients[copy].Kind, RecipientId = recipients[copy].Id });
                     _changed.Add(letter.Key);
                 }
-                if (letter.State == LetterState.Pending && letter.MessageUuid is null) letters.Add((row, letter));
+                if (letter.State == LetterState.Pending) letters.Add((row, letter));
             }
         }
         return (letters, known);
@@ -442,6 +462,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             var attempt = new DeliveryAttempt(1, ReceiverSystemKey.Parse(delivered.ReceiverSystemKey!).SystemId, letter.PushedAt ?? at, AttemptOutcome.Positive, at);
             var change = new LetterStatusChanged(new BatchRef(BatchId, delivered.Row, delivered.Copy), delivered.MessageUuid, LetterState.Delivered, at, Attempts: [attempt]);
             if (!_ledger.Apply(change)) continue;
+            _lastHeard = _time.GetUtcNow();
             letter.DeliveredAt = at;
             AfterChange(change);
         }
@@ -514,12 +535,50 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         _toWebhook.Add(change);
     }
 
-    private Task OnLetterChanged(LetterStatusChanged change)
+    /// <summary>Asks for what the batch may have missed of its open letters: the message grains for theirs (their stream
+    /// is not durable), the letter store for the bulk lane's (a receipt stored there may not have reached the batch).</summary>
+    private async Task Reconcile()
     {
-        if (!_ledger.Apply(change)) return Task.CompletedTask;
+        _reconcile = false;
+        var missed = await CatchUpBulk();
+        var open = _ledger.Letters.Values.Where(l => l.MessageUuid is not null && l.BulkSystem is null && !l.State.IsFinal()).Select(l => l.MessageUuid!.Value).ToList();
+        using var gate = new SemaphoreSlim(_options.DispatchConcurrency);
+        await Task.WhenAll(open.Select(async uuid =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                if (await GrainFactory.GetGrain<IMessageGrain>(uuid).GetLetterStatus() is { } change && Heard(change)) missed++;
+            }
+            finally { gate.Release(); }
+        }));
+        _reconcileAfter = missed > 0 ? _options.ReconcileAfter : TimeSpan.FromTicks(Math.Min(2 * _reconcileAfter.Ticks, LongestReconcileInterval.Ticks));
+        _lastHeard = _time.GetUtcNow();
+        if (missed > 0) _log.LogWarning("Batch {BatchId}: {Missed} open letters had changes it never heard of", BatchId, missed);
+    }
+
+    /// <summary>Bulk-lane letters delivered in the letter store without the batch having heard of it.</summary>
+    private async Task<int> CatchUpBulk()
+    {
+        var missed = 0;
+        var stored = await _store.Load(BatchId);
+        foreach (var letter in _ledger.Letters.Values.Where(l => l.BulkSystem is not null && !l.State.IsFinal()).ToList())
+            if (stored.GetValueOrDefault(letter.Key) is { State: LetterState.Delivered, BulkSystem: { } system } done && done.MessageUuid == letter.MessageUuid)
+            {
+                await BulkDelivered([new BulkLetter(BatchId, letter.Row, letter.Copy, letter.MessageUuid!.Value, system)], done.DeliveredAt ?? _time.GetUtcNow());
+                missed++;
+            }
+        return missed;
+    }
+
+    /// <summary>Takes a letter's change, from its stream or from its message; false when it changes nothing.</summary>
+    private bool Heard(LetterStatusChanged change)
+    {
+        if (!_ledger.Apply(change)) return false;
+        _lastHeard = _time.GetUtcNow();
         _changed.Add(LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy));
         AfterChange(change);
-        return Task.CompletedTask;
+        return true;
     }
 
     private void AfterChange(LetterStatusChanged change)
@@ -595,6 +654,16 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (_dirty) await _writer.SaveAsync();
 
         var now = _time.GetUtcNow();
+        if (_retryDispatchAt <= now)
+        {
+            _retryDispatchAt = null;
+            Kick();
+        }
+        else if (S.Sealed && S.CompletedAt is null && S.DispatchedChunks == S.ChunkCount && now - _lastHeard >= _reconcileAfter && _dispatching is not { IsCompleted: false })
+        {
+            _reconcile = true;
+            Kick();
+        }
         if (S.Sealed && (S.CompletedAt is null || _toArchive.Count > 0) && now + SafetyNet / 2 > _safetyNetUntil)
         {
             _safetyNetUntil = now + SafetyNet;
@@ -607,6 +676,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private async Task HandOverOverdue()
     {
         var overdue = _time.GetUtcNow() - _flow.ReceiptTimeout;
+        if (!_awaiting.Values.Any(a => a.PushedAt < overdue)) return;
+        await CatchUpBulk();
         foreach (var key in _awaiting.Where(a => a.Value.PushedAt < overdue).Select(a => a.Key).ToList())
             if (_ledger.Letters[key] is { BulkSystem: not null } letter && !letter.State.IsFinal()) await HandOver(letter, null);
             else _awaiting.Remove(key);

@@ -398,16 +398,20 @@ public sealed class MessageGrain(
     /// publishes it again, which the batch ignores.</summary>
     private async Task Publish()
     {
-        if (S.Message?.Batch is not { } batch || S.Published == S.Status) return;
-        var change = new LetterStatusChanged(batch, Uuid, S.Status.ToLetterState(), time.GetUtcNow(),
-            S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorCode : null,
-            S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorText : null,
-            S.ForwardedFrom is not null || S.History.Any(e => e.Kind is MessageEventKind.Rerouted or MessageEventKind.Forwarded),
-            IsFinal ? [.. S.Attempts] : null);
+        if (LetterChange() is not { } change || S.Published == S.Status) return;
         await this.GetStreamProvider(LetterStream.Provider)
-            .GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, batch.BatchId)).OnNextAsync(change);
+            .GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, change.Letter.BatchId)).OnNextAsync(change);
         S.Published = S.Status;
     }
+
+    public Task<LetterStatusChanged?> GetLetterStatus() => Task.FromResult(LetterChange());
+
+    private LetterStatusChanged? LetterChange() => S.Message?.Batch is not { } batch ? null : new LetterStatusChanged(batch, Uuid,
+        S.Status.ToLetterState(), time.GetUtcNow(),
+        S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorCode : null,
+        S.Status is MessageStatus.Stopped or MessageStatus.Failing ? S.ErrorText : null,
+        S.ForwardedFrom is not null || S.History.Any(e => e.Kind is MessageEventKind.Rerouted or MessageEventKind.Forwarded),
+        IsFinal ? [.. S.Attempts] : null);
 
     private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(RecipientId);
     private IReceiverSystemGrain SystemOf(DeliveryAttempt attempt) => SystemOf(attempt.ReceiverSystemId);

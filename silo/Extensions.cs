@@ -30,6 +30,9 @@ public static class SiloExtensions
                 silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
                 silo.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (serviceId, clusterId));
                 silo.ConfigureEndpoints(orleans.GetValue("AdvertisedAddress", "127.0.0.1")!, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+                // How fast a silo that stopped answering is declared dead (and its grains reactivated elsewhere):
+                // Orleans' defaults suit a data centre; a cluster on one host or a test may probe harder.
+                silo.Configure<ClusterMembershipOptions>(orleans.GetSection("Membership"));
             }
             else silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
             silo.AddDigitalPostPlatform(builder.Configuration);

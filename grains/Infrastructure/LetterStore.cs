@@ -140,7 +140,7 @@ public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
         if (letters.Count == 0) return;
         await using var connection = await _db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE letter_in (LIKE letter) ON COMMIT DROP", connection, transaction))
+        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE letter_in (LIKE letter INCLUDING DEFAULTS) ON COMMIT DROP", connection, transaction))
             await create.ExecuteNonQueryAsync();
         await using (var copy = await connection.BeginBinaryImportAsync($"COPY letter_in ({Columns}) FROM STDIN (FORMAT BINARY)"))
         {

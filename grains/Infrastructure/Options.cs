@@ -23,6 +23,9 @@ public sealed class SchedulerOptions
 
     /// <summary>A wake-up whose target failed is tried again after this long.</summary>
     public TimeSpan FailedWakeUpRetry { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often each silo makes sure every shard is active, so a shard lost with a silo is back this soon.</summary>
+    public TimeSpan WatchInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed class SmtpOptions
@@ -58,6 +61,11 @@ public sealed class MassSendingOptions
 
     /// <summary>How often a batch stores its letters' states and passes status changes on to the webhook and archive.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A sending batch that hears of no letter's change for this long asks its open letters' messages for
+    /// their status: a change published on the in-memory stream is lost when the silo holding it dies. The interval
+    /// doubles (up to an hour) while asking finds nothing, so letters waiting days in a resend flow cost little.</summary>
+    public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The key of the hash that names archive cases, so grain ids carry no CPR number. Set it in production.</summary>
     public string ArchiveKey { get; set; } = "digitalpost-development-archive-key";
