@@ -1,0 +1,35 @@
+using DigitalPost.Infrastructure;
+
+namespace DigitalPost.Tests.Support;
+
+/// <summary>The platform of <see cref="PlatformFixture"/> with its grain state and reminders in PostgreSQL: a
+/// throwaway server of its own, one database, the schema applied as a silo process applies it.</summary>
+public sealed class PostgresPlatformFixture : PlatformFixture
+{
+    private PostgresServer? _server;
+
+    public string ConnectionString { get; private set; } = "";
+
+    protected override async Task<IReadOnlyDictionary<string, string?>> PrepareStorage()
+    {
+        _server = await PostgresServer.StartAsync();
+        ConnectionString = await _server.CreateDatabaseAsync();
+        await new PostgresSchema(ConnectionString).ApplyAsync();
+        return PostgresServer.PlatformSettings(ConnectionString);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        try { await base.DisposeAsync(); }
+        finally
+        {
+            if (_server is not null) await _server.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgresPlatformCollection : ICollectionFixture<PostgresPlatformFixture>
+{
+    public const string Name = "platform on PostgreSQL";
+}
