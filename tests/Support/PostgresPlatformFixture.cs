@@ -1,4 +1,5 @@
 using DigitalPost.Infrastructure;
+using Npgsql;
 
 namespace DigitalPost.Tests.Support;
 
@@ -13,7 +14,8 @@ public sealed class PostgresPlatformFixture : PlatformFixture
     protected override async Task<IReadOnlyDictionary<string, string?>> PrepareStorage()
     {
         _server = await PostgresServer.StartAsync();
-        ConnectionString = await _server.CreateDatabaseAsync();
+        // Pooled, as a production connection string is: a new connection per grain write would be most of the cost.
+        ConnectionString = new NpgsqlConnectionStringBuilder(await _server.CreateDatabaseAsync()) { Pooling = true, MaxPoolSize = 20 }.ConnectionString;
         await new PostgresSchema(ConnectionString).ApplyAsync();
         return PostgresServer.PlatformSettings(ConnectionString);
     }
