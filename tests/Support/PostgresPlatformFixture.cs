@@ -9,15 +9,13 @@ public sealed class PostgresPlatformFixture : PlatformFixture
 {
     private PostgresServer? _server;
 
-    public string ConnectionString { get; private set; } = "";
-
     protected override async Task<IReadOnlyDictionary<string, string?>> PrepareStorage()
     {
         _server = await PostgresServer.StartAsync();
         // Pooled, as a production connection string is: a new connection per grain write would be most of the cost.
-        ConnectionString = new NpgsqlConnectionStringBuilder(await _server.CreateDatabaseAsync()) { Pooling = true, MaxPoolSize = 20 }.ConnectionString;
-        await new PostgresSchema(ConnectionString).ApplyAsync();
-        return PostgresServer.PlatformSettings(ConnectionString);
+        var connectionString = new NpgsqlConnectionStringBuilder(await _server.CreateDatabaseAsync()) { Pooling = true, MaxPoolSize = 20 }.ConnectionString;
+        await new PostgresSchema(connectionString).ApplyAsync();
+        return PostgresServer.PlatformSettings(connectionString);
     }
 
     public override async Task DisposeAsync()
