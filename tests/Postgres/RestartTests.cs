@@ -73,7 +73,7 @@ public sealed class RestartTests(PostgresPlatformFixture platform) : IClassFixtu
         Assert.Equal(MessageStatus.Delivered, (await platform.Status(earlyUuid)).Status);
         var lateEmails = await platform.EmailsTo(late.TechnicalContact("b"), 4);
         Assert.Equal(["dag 2", "dag 5", "dag 7", "deaktiveret"], Notices(lateEmails));
-        Assert.All(lateEmails.Take(3), e => Assert.Contains(lateUuid.ToString(), e.Body));
+        Assert.All(lateEmails.Where(e => e.Subject.Contains("dag ")), e => Assert.Contains(lateUuid.ToString(), e.Body));
     }
 
     private static List<string> Notices(IEnumerable<ReceivedEmail> emails) =>
