@@ -6,9 +6,14 @@ using DigitalPost.Tests.Support;
 
 namespace DigitalPost.Tests.Flow;
 
-[Collection(PlatformCollection.Name)]
-public sealed class DeliveryTests(PlatformFixture platform)
+public abstract class DeliveryTests(PlatformFixture platform)
 {
+    [Collection(PlatformCollection.Name)]
+    public sealed class InMemory(PlatformFixture platform) : DeliveryTests(platform);
+
+    [Collection(PostgresPlatformCollection.Name)]
+    public sealed class OnPostgreSQL(PostgresPlatformFixture platform) : DeliveryTests(platform);
+
     [Fact]
     public async Task A_healthy_receiver_system_gets_its_message_and_the_positive_receipt_delivers_it()
     {

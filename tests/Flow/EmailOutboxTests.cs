@@ -3,9 +3,14 @@ using DigitalPost.Tests.Support;
 
 namespace DigitalPost.Tests.Flow;
 
-[Collection(PlatformCollection.Name)]
-public sealed class EmailOutboxTests(PlatformFixture platform)
+public abstract class EmailOutboxTests(PlatformFixture platform)
 {
+    [Collection(PlatformCollection.Name)]
+    public sealed class InMemory(PlatformFixture platform) : EmailOutboxTests(platform);
+
+    [Collection(PostgresPlatformCollection.Name)]
+    public sealed class OnPostgreSQL(PostgresPlatformFixture platform) : EmailOutboxTests(platform);
+
     [Fact]
     public async Task An_email_waits_in_the_outbox_while_the_SMTP_server_refuses_and_is_sent_exactly_once_after()
     {

@@ -11,9 +11,14 @@ namespace DigitalPost.Tests.Flow;
 
 /// <summary>Merge batches end to end: upload over HTTP with a sender's API key, per-row validation, the recipient check
 /// and channel choice, copies, status, archive, on the TestingHost cluster with the fake clock.</summary>
-[Collection(PlatformCollection.Name)]
-public sealed class MassSendingTests(PlatformFixture platform)
+public abstract class MassSendingTests(PlatformFixture platform)
 {
+    [Collection(PlatformCollection.Name)]
+    public sealed class InMemory(PlatformFixture platform) : MassSendingTests(platform);
+
+    [Collection(PostgresPlatformCollection.Name)]
+    public sealed class OnPostgreSQL(PostgresPlatformFixture platform) : MassSendingTests(platform);
+
     private static BatchOptions Options(string label = "Opkrævning", ChannelChoice channel = ChannelChoice.Automatic) =>
         new(label, channel, BatchId: $"test-{Guid.NewGuid():N}");
 

@@ -7,9 +7,14 @@ namespace DigitalPost.Tests.Flow;
 
 /// <summary>The resend flow of release 49.0 (SPEC section 3), played on a fake clock against receiver systems on
 /// loopback and an SMTP server on loopback.</summary>
-[Collection(PlatformCollection.Name)]
-public sealed class ResendFlowTests(PlatformFixture platform)
+public abstract class ResendFlowTests(PlatformFixture platform)
 {
+    [Collection(PlatformCollection.Name)]
+    public sealed class InMemory(PlatformFixture platform) : ResendFlowTests(platform);
+
+    [Collection(PostgresPlatformCollection.Name)]
+    public sealed class OnPostgreSQL(PostgresPlatformFixture platform) : ResendFlowTests(platform);
+
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
 
     [Fact]

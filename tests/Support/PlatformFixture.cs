@@ -14,14 +14,16 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Reminders;
 using Orleans.TestingHost;
 
 namespace DigitalPost.Tests.Support;
 
 /// <summary>One silo (TestingHost) on a fake clock, the platform's HTTP API on loopback in front of it, simulated
 /// receiver systems on loopback, and an SMTP server on loopback. Shared by the tests of a collection; each test uses
-/// organisations of its own.</summary>
-public sealed class PlatformFixture : IAsyncLifetime
+/// organisations of its own. Storage is in memory; <see cref="PostgresPlatformFixture"/> runs the same platform on
+/// PostgreSQL.</summary>
+public class PlatformFixture : IAsyncLifetime
 {
     public static readonly DateTimeOffset Start = new(2026, 1, 5, 8, 0, 0, TimeSpan.Zero);
     public static readonly TimeSpan RetryInterval = TimeSpan.FromHours(6);
@@ -47,12 +49,18 @@ public sealed class PlatformFixture : IAsyncLifetime
     }
     private WebApplication _api = null!;
     private WakeUps _wakeUps = null!;
+    private IConfiguration _configuration = null!;
+    // Grain state is keyed by service id: a cluster restarted on the same storage must be the same service.
+    private readonly string _serviceId = "dp-" + Guid.NewGuid().ToString("N")[..8];
 
-    public IConfiguration Configuration(DeactivationPolicy policy = DeactivationPolicy.Current) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    /// <summary>The platform's storage settings (<c>Storage:*</c>); none is the in-memory default.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> PrepareStorage() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    private IConfiguration Configuration(IReadOnlyDictionary<string, string?> storage) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
     {
         ["ResendFlow:RetryInterval"] = RetryInterval.ToString(),
         ["ResendFlow:ReceiptTimeout"] = ReceiptTimeout.ToString(),
-        ["ResendFlow:DeactivationPolicy"] = policy.ToString(),
         ["ResendFlow:PushTimeout"] = "00:00:05",
         ["Scheduler:Tick"] = "00:00:00.020",
         ["Smtp:Host"] = "127.0.0.1",
@@ -68,7 +76,7 @@ public sealed class PlatformFixture : IAsyncLifetime
         ["Print:PrintAfter"] = "1.00:00:00",
         ["Print:HandOverAfter"] = "1.00:00:00",
         ["Webhooks:FirstRetry"] = "00:01:00",
-    }).Build();
+    }).AddInMemoryCollection(storage).Build();
 
     public const string AlphaSender = "alfa-kommune";
     public const string AlphaKey = "alpha-test-key";
@@ -77,45 +85,17 @@ public sealed class PlatformFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var configuration = Configuration();
-        Flow = configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
-
-        var cluster = new InProcessTestClusterBuilder(1);
-        cluster.Options.ConfigureFileLogging = false;
-        cluster.ConfigureSilo((_, silo) =>
-        {
-            silo.AddDigitalPostPlatform(configuration);
-            // DIGITALPOST_TEST_LOGS=1 shows the silo's warnings and errors while a test runs.
-            if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1")
-                silo.Services.AddLogging(l => l.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
-            // The platform's clock is fake; Orleans' own (membership, messaging, timers) stays real.
-            silo.Services.AddSingleton<TimeProvider>(Time);
-            silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
-            silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
-        });
-        Cluster = cluster.Build();
-        await Cluster.DeployAsync();
-        _wakeUps = new WakeUps(Client, Options.Create(new SchedulerOptions()));
-
-        var web = WebApplication.CreateSlimBuilder();
-        web.WebHost.UseUrls("http://127.0.0.1:0");
-        web.Logging.ClearProviders();
-        if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1") web.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        web.Services.AddSingleton<IGrainFactory>(Client);
-        web.Services.AddSingleton<TimeProvider>(Time);
-        web.Services.AddDigitalPostApi(configuration);
-        _api = web.Build();
-        _api.UseDigitalPostErrors();
-        _api.MapDigitalPostApi();
-        await _api.StartAsync();
-        var apiUrl = new Uri(_api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        _configuration = Configuration(await PrepareStorage());
+        Flow = _configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
+        await StartCluster();
+        var apiUrl = await StartApi(port: 0);
         Http = new HttpClient { BaseAddress = apiUrl };
         Alpha = SenderHttp(AlphaKey);
         Beta = SenderHttp(BetaKey);
         Receivers = await ReceiverSimulator.Start(apiUrl);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Receivers.DisposeAsync();
         await _api.DisposeAsync();
@@ -124,6 +104,60 @@ public sealed class PlatformFixture : IAsyncLifetime
         Beta.Dispose();
         await Cluster.DisposeAsync();
         await Smtp.DisposeAsync();
+    }
+
+    /// <summary>Stops the silo and its HTTP API the hard way, as a crash or a killed process would (no grain gets to
+    /// deactivate), and starts them again on the same storage, the API on the same address. Only what the storage
+    /// kept survives; the receivers, the SMTP server and the clock are outside the platform and carry on.</summary>
+    public async Task Restart()
+    {
+        var port = Http.BaseAddress!.Port;
+        await _api.DisposeAsync();
+        foreach (var silo in Cluster.Silos.ToList()) await Cluster.KillSiloAsync(silo);
+        await Cluster.DisposeAsync();
+        await StartCluster();
+        await StartApi(port);
+    }
+
+    private async Task StartCluster()
+    {
+        var cluster = new InProcessTestClusterBuilder(1);
+        cluster.Options.ConfigureFileLogging = false;
+        cluster.Options.ServiceId = _serviceId;
+        cluster.ConfigureSilo((_, silo) =>
+        {
+            silo.AddDigitalPostPlatform(_configuration);
+            // DIGITALPOST_TEST_LOGS=1 shows the silo's warnings and errors while a test runs.
+            if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1")
+                silo.Services.AddLogging(l => l.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
+            // The platform's clock is fake; Orleans' own (membership, messaging, timers) stays real. Reminders follow
+            // the platform's clock: they bring the wake-up schedule back after a restart, and a test cannot wait a
+            // real minute for that.
+            silo.Services.AddSingleton<TimeProvider>(Time);
+            silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+            silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
+            silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, Time);
+        });
+        Cluster = cluster.Build();
+        await Cluster.DeployAsync();
+        _wakeUps = new WakeUps(Client, Options.Create(new SchedulerOptions()));
+    }
+
+    /// <summary>The HTTP API in front of the current cluster, on <paramref name="port"/> (0: any free one).</summary>
+    private async Task<Uri> StartApi(int port)
+    {
+        var web = WebApplication.CreateSlimBuilder();
+        web.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        web.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1") web.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        web.Services.AddSingleton<IGrainFactory>(Client);
+        web.Services.AddSingleton<TimeProvider>(Time);
+        web.Services.AddDigitalPostApi(_configuration);
+        _api = web.Build();
+        _api.UseDigitalPostErrors();
+        _api.MapDigitalPostApi();
+        await _api.StartAsync();
+        return new Uri(_api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 
     public DateTimeOffset Now => Time.GetUtcNow();

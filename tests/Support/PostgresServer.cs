@@ -68,12 +68,14 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>The platform's settings for a silo on the database: grain state and reminders in PostgreSQL.</summary>
+    public static IReadOnlyDictionary<string, string?> PlatformSettings(string connectionString) => new Dictionary<string, string?>
+    {
+        ["Storage:Provider"] = "PostgreSQL",
+        ["Storage:ConnectionString"] = connectionString,
+    };
+
     public static IConfiguration PlatformConfiguration(string connectionString) =>
-        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Storage:Provider"] = "PostgreSQL",
-            ["Storage:ConnectionString"] = connectionString,
-        }).Build();
+        new ConfigurationBuilder().AddInMemoryCollection(PlatformSettings(connectionString)).Build();
 
     /// <summary>The first column of every row a query returns, as text.</summary>
     public static async Task<List<string>> Strings(string connectionString, string sql)
