@@ -541,17 +541,23 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     {
         _reconcile = false;
         var missed = await CatchUpBulk();
-        var open = _ledger.Letters.Values.Where(l => l.MessageUuid is not null && l.BulkSystem is null && !l.State.IsFinal()).Select(l => l.MessageUuid!.Value).ToList();
+        var open = _ledger.Letters.Values.Where(l => l.MessageUuid is not null && l.BulkSystem is null && !l.State.IsFinal()).ToList();
+        var orphans = new List<LetterRecord>();
         using var gate = new SemaphoreSlim(_options.DispatchConcurrency);
-        await Task.WhenAll(open.Select(async uuid =>
+        await Task.WhenAll(open.Select(async letter =>
         {
             await gate.WaitAsync();
             try
             {
-                if (await GrainFactory.GetGrain<IMessageGrain>(uuid).GetLetterStatus() is { } change && Heard(change)) missed++;
+                var change = await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).GetLetterStatus();
+                if (change is null && letter.PushedAt is not null) orphans.Add(letter);
+                else if (change is not null && Heard(change)) missed++;
             }
             finally { gate.Release(); }
         }));
+        // Taken out of the bulk lane, but its message grain never took it over (it died on the way): it does now.
+        foreach (var orphan in orphans) await HandOver(orphan, null);
+        missed += orphans.Count;
         _reconcileAfter = missed > 0 ? _options.ReconcileAfter : TimeSpan.FromTicks(Math.Min(2 * _reconcileAfter.Ticks, LongestReconcileInterval.Ticks));
         _lastHeard = _time.GetUtcNow();
         if (missed > 0) _log.LogWarning("Batch {BatchId}: {Missed} open letters had changes it never heard of", BatchId, missed);

@@ -7,6 +7,7 @@ using Orleans.Configuration;
 using Orleans.Storage;
 using Orleans.Dashboard;
 using System.Text.Json;
+using Npgsql;
 
 namespace DigitalPost.Silo;
 
@@ -54,9 +55,11 @@ public static class SiloExtensions
         silo.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         if (StorageSettings.Of(configuration) is { IsPostgres: true } storage)
         {
-            silo.Services.AddSingleton<ILetterStore>(sp => new PostgresLetterStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
-            silo.Services.AddSingleton<IArchiveStore>(sp => new PostgresArchiveStore(storage.ConnectionString, sp.GetRequiredService<TimeProvider>()));
-            silo.Services.AddSingleton<IWebhookOutbox>(new PostgresWebhookOutbox(storage.ConnectionString));
+            // The platform's own tables share one connection pool per silo.
+            silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(storage.ConnectionString));
+            silo.Services.AddSingleton<ILetterStore, PostgresLetterStore>();
+            silo.Services.AddSingleton<IArchiveStore, PostgresArchiveStore>();
+            silo.Services.AddSingleton<IWebhookOutbox, PostgresWebhookOutbox>();
             silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
             silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
         }

@@ -43,9 +43,9 @@ public sealed class MemoryArchiveStore(TimeProvider time) : IArchiveStore
 
 /// <summary>The archive in PostgreSQL (table <c>archive_letter</c>, deploy/sql): one row per archived letter, appended in
 /// one statement per call.</summary>
-public sealed class PostgresArchiveStore(string connectionString, TimeProvider time) : IArchiveStore, IAsyncDisposable
+public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time) : IArchiveStore
 {
-    private readonly NpgsqlDataSource _db = NpgsqlDataSource.Create(connectionString);
+    private readonly NpgsqlDataSource _db = db;
 
     public async Task Append(IReadOnlyList<ArchiveEntry> entries)
     {
@@ -79,6 +79,4 @@ public sealed class PostgresArchiveStore(string connectionString, TimeProvider t
         }
         return kind is { } k ? new ArchiveCase(k, created, letters) : null;
     }
-
-    public ValueTask DisposeAsync() => _db.DisposeAsync();
 }

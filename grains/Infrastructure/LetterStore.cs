@@ -88,15 +88,15 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
 
 /// <summary>Letters in PostgreSQL (table <c>letter</c>, deploy/sql). A batch's letters go in with binary COPY and one
 /// upsert per save; bulk-lane receipts from all callers are coalesced into one UPDATE per round trip.</summary>
-public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
+public sealed class PostgresLetterStore : ILetterStore
 {
     private readonly NpgsqlDataSource _db;
     private readonly GroupCommit<Guid, BulkLetter> _deliveries;
     private readonly TimeProvider _time;
 
-    public PostgresLetterStore(string connectionString, TimeProvider time)
+    public PostgresLetterStore(NpgsqlDataSource db, TimeProvider time)
     {
-        _db = NpgsqlDataSource.Create(connectionString);
+        _db = db;
         _time = time;
         _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
     }
@@ -218,8 +218,6 @@ public sealed class PostgresLetterStore : ILetterStore, IAsyncDisposable
 
     private static Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) =>
         value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type);
-
-    public ValueTask DisposeAsync() => _db.DisposeAsync();
 }
 
 /// <summary>The store's one rule, shared by both implementations.</summary>

@@ -68,9 +68,9 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
 
 /// <summary>The outboxes in PostgreSQL (table <c>webhook_outbox</c>, deploy/sql): appended in one statement per call,
 /// read in order by the sender's index, deleted once pushed.</summary>
-public sealed class PostgresWebhookOutbox(string connectionString) : IWebhookOutbox, IAsyncDisposable
+public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
 {
-    private readonly NpgsqlDataSource _db = NpgsqlDataSource.Create(connectionString);
+    private readonly NpgsqlDataSource _db = db;
 
     public async Task Append(string senderId, IReadOnlyList<WebhookEvent> events)
     {
@@ -115,6 +115,4 @@ public sealed class PostgresWebhookOutbox(string connectionString) : IWebhookOut
         foreach (var value in values) command.Parameters.AddWithValue(value);
         await command.ExecuteNonQueryAsync();
     }
-
-    public ValueTask DisposeAsync() => _db.DisposeAsync();
 }

@@ -46,7 +46,7 @@ public sealed class PostgresServer : IAsyncDisposable
             // --no-sync and fsync=off: a test cluster is discarded, so durability against power loss buys nothing.
             server.Pg("initdb", ["-D", server._data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"]);
             server.Pg("pg_ctl", ["start", "-w", "-t", "60", "-D", server._data, "-l", Path.Combine(root, "server.log"),
-                "-o", $"-p {server.Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"]);
+                "-o", $"-p {server.Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"]);
             return server;
         }
         catch
