@@ -25,6 +25,8 @@ public static class GrainsExtensions
         services.AddHttpClient(nameof(Grains.SenderGrain));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<WakeUps>();
+        // The host puts the schedule in PostgreSQL when the platform's storage is there; otherwise it is in memory.
+        services.TryAddSingleton<IWakeUpStore, MemoryWakeUpStore>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
         return services;

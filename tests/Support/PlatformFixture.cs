@@ -88,10 +88,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             // DIGITALPOST_TEST_LOGS=1 shows the silo's warnings and errors while a test runs.
             if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1")
                 silo.Services.AddLogging(l => l.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
-            // The platform's clock is fake; Orleans' own (membership, messaging, timers) stays real.
-            silo.Services.AddSingleton<TimeProvider>(Time);
-            silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
-            silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
+            UseFakePlatformClock(silo, Time);
         });
         Cluster = cluster.Build();
         await Cluster.DeployAsync();
@@ -113,6 +110,14 @@ public sealed class PlatformFixture : IAsyncLifetime
         Alpha = SenderHttp(AlphaKey);
         Beta = SenderHttp(BetaKey);
         Receivers = await ReceiverSimulator.Start(apiUrl);
+    }
+
+    /// <summary>The platform's clock is <paramref name="time"/>; Orleans' own (membership, messaging, timers) stays real.</summary>
+    public static void UseFakePlatformClock(ISiloBuilder silo, FakeTimeProvider time)
+    {
+        silo.Services.AddSingleton<TimeProvider>(time);
+        silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
     }
 
     public async Task DisposeAsync()
