@@ -22,7 +22,7 @@ public sealed class WakeUpSchedulerGrain : Grain, IWakeUpSchedulerGrain, IRemind
     private readonly long[] _lateness = new long[WakeUpLateness.BucketCount];
     private long _maxLatenessMs;
     private int _shard;
-    private bool _reminderRegistered;
+    private Task<IGrainReminder>? _keepAlive;
 
     /// <summary>Before this, on the platform's clock, nothing in the store is due. MinValue: unknown, read the store.</summary>
     private DateTimeOffset _lookAt = DateTimeOffset.MinValue;
@@ -55,12 +55,21 @@ public sealed class WakeUpSchedulerGrain : Grain, IWakeUpSchedulerGrain, IRemind
     public async Task Schedule(GrainId target, DateTimeOffset due)
     {
         var entry = WakeUpEntry.Of(target, due);
-        if (!_reminderRegistered)
+        // Shared by the calls that arrive while it is under way: one registration per activation, not one per call.
+        _keepAlive ??= this.RegisterOrUpdateReminder(KeepAlive, _options.KeepAlivePeriod, _options.KeepAlivePeriod);
+        try { await _keepAlive; }
+        catch
         {
-            await this.RegisterOrUpdateReminder(KeepAlive, _options.KeepAlivePeriod, _options.KeepAlivePeriod);
-            _reminderRegistered = true;
+            if (_keepAlive is { IsFaulted: true }) _keepAlive = null;
+            throw;
         }
-        await _store.Add(_shard, entry);
+        try { await _store.Add(_shard, entry); }
+        catch (Exception e)
+        {
+            // The caller is another grain: the database driver's exception types do not cross the wire.
+            _log.LogWarning(e, "The wake-up of {Target} due {Due} was not stored", target, entry.Due);
+            throw new InvalidOperationException($"The wake-up of {target} due {entry.Due:O} was not stored: {e.Message}");
+        }
         if (_firing.Contains(entry)) _rescheduled.Add(entry);
         if (entry.Due < _lookAt) _lookAt = entry.Due;
         if (entry.Due < _scheduledDuringRead) _scheduledDuringRead = entry.Due;
