@@ -63,18 +63,24 @@ public interface IReceiverSystemGrain : IGrainWithStringKey, IWakeUpTarget
 
 /// <param name="Pending">Wake-ups waiting, due or not.</param>
 /// <param name="Due">Wake-ups whose time has come and that have not yet been handled.</param>
+/// <param name="Lateness">How late the wake-ups fired by the shards' current activations were.</param>
 [GenerateSerializer, Immutable, Alias("dp.ScheduleCounts")]
-public sealed record ScheduleCounts([property: Id(0)] int Pending, [property: Id(1)] int Due)
+public sealed record ScheduleCounts([property: Id(0)] int Pending, [property: Id(1)] int Due, [property: Id(2)] WakeUpLateness Lateness)
 {
-    public static ScheduleCounts operator +(ScheduleCounts a, ScheduleCounts b) => new(a.Pending + b.Pending, a.Due + b.Due);
+    public static ScheduleCounts None { get; } = new(0, 0, WakeUpLateness.None);
+
+    public static ScheduleCounts operator +(ScheduleCounts a, ScheduleCounts b) => new(a.Pending + b.Pending, a.Due + b.Due, a.Lateness + b.Lateness);
 }
 
 /// <summary>One shard of the durable wake-up schedule.</summary>
 [Alias("dp.IWakeUpSchedulerGrain")]
 public interface IWakeUpSchedulerGrain : IGrainWithIntegerKey
 {
+    /// <summary>Stores the wake-up; it is durable once this returns. Scheduling the same target and time again changes nothing.</summary>
     [Alias("Schedule")] Task Schedule(GrainId target, DateTimeOffset due);
     [Alias("Counts")] Task<ScheduleCounts> Counts();
+    /// <summary>Activates the shard, so what came due while no silo ran fires at once rather than at its keep-alive reminder.</summary>
+    [Alias("Resume")] Task Resume();
 }
 
 /// <summary>The durable e-mail outbox.</summary>

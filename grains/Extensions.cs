@@ -26,6 +26,8 @@ public static class GrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<WakeUps>();
         services.AddHostedService<SchedulerWatchdog>();
+        // The host puts the schedule in PostgreSQL when the platform's storage is there; otherwise it is in memory.
+        services.TryAddSingleton<IWakeUpStore, MemoryWakeUpStore>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<BulkReceipts>();

@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.Net;
 using System.Text.Json;
 using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Batches;
 using DigitalPost.LoadGen.Receivers;
+using DigitalPost.LoadGen.WakeUps;
 using Spectre.Console;
 
 var platform = new Option<Uri>("--platform")
@@ -148,5 +150,36 @@ render.SetAction(async (parse, cancellationToken) =>
     return 0;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render };
+var gateway = new Option<IPEndPoint>("--gateway")
+{
+    Description = "The silo's Orleans gateway (Orleans:GatewayPort).",
+    DefaultValueFactory = _ => new IPEndPoint(IPAddress.Loopback, 30000),
+    CustomParser = result => IPEndPoint.TryParse(result.Tokens.Single().Value, out var endpoint) ? endpoint : null,
+};
+var serviceId = new Option<string>("--service-id") { Description = "Orleans:ServiceId of the silo.", DefaultValueFactory = _ => "digitalpost" };
+var clusterId = new Option<string>("--cluster-id") { Description = "Orleans:ClusterId of the silo.", DefaultValueFactory = _ => "digitalpost" };
+var shards = new Option<int>("--shards") { Description = "Scheduler:Shards of the silo.", DefaultValueFactory = _ => 8 };
+var waiting = new Option<int>("--waiting") { Description = "Wake-ups waiting (due in 30 days or later) during the measurement; those already pending count.", DefaultValueFactory = _ => 1_000_000 };
+var dueCount = new Option<int>("--due") { Description = "Wake-ups that come due during the lateness measurement.", DefaultValueFactory = _ => 10_000 };
+var concurrency = new Option<int>("--concurrency") { Description = "Schedule calls in flight at once.", DefaultValueFactory = _ => 1000 };
+var settle = new Option<TimeSpan>("--settle") { Description = "Pause after scheduling, before the idle measurement.", DefaultValueFactory = _ => TimeSpan.FromSeconds(15) };
+var idle = new Option<TimeSpan>("--idle") { Description = "How long the idle CPU is measured.", DefaultValueFactory = _ => TimeSpan.FromSeconds(60) };
+var lead = new Option<TimeSpan>("--lead") { Description = "Time from scheduling the due set to its first due time.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+var window = new Option<TimeSpan>("--window") { Description = "The due set's due times spread over this long.", DefaultValueFactory = _ => TimeSpan.FromSeconds(60) };
+var siloPid = new Option<int?>("--silo-pid") { Description = "The silo's process id, to read its CPU from /proc rather than /api/operations." };
+var wakeups = new Command("wakeups", "The wake-up schedule at scale against a running silo: schedules N waiting wake-ups, measures the silo's idle CPU, then how late a set coming due fires; prints a JSON report.")
+{
+    platform, gateway, serviceId, clusterId, shards, waiting, dueCount, concurrency, settle, idle, lead, window, siloPid,
+};
+wakeups.SetAction(async (parse, cancellationToken) =>
+{
+    var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    var report = await WakeUpBench.Run(new WakeUpBenchSettings(parse.GetValue(platform)!, parse.GetValue(gateway)!, parse.GetValue(serviceId)!,
+        parse.GetValue(clusterId)!, parse.GetValue(shards), parse.GetValue(waiting), parse.GetValue(dueCount), parse.GetValue(concurrency),
+        parse.GetValue(settle), parse.GetValue(idle), parse.GetValue(lead), parse.GetValue(window), parse.GetValue(siloPid)), console, cancellationToken);
+    Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
+    return report.Lateness is null || report.Lateness.Fired >= report.Lateness.Scheduled ? 0 : 1;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups };
 return await root.Parse(args).InvokeAsync();

@@ -9,12 +9,25 @@ public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, s
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
 
-public sealed record ProcessView(long WorkingSetBytes, long ManagedHeapBytes)
+/// <param name="CpuSeconds">CPU time the silo process has used since it started: two readings give its CPU use between them.</param>
+public sealed record ProcessView(long WorkingSetBytes, long ManagedHeapBytes, double CpuSeconds)
 {
-    public static ProcessView Now() => new(Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: false));
+    public static ProcessView Now()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new(Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: false), process.TotalProcessorTime.TotalSeconds);
+    }
 }
 
-public sealed record OperationsView(ScheduleCounts WakeUps, OutboxStatus EmailOutbox, PrintQueueStatus PrintQueue, RegistryCounts Registry, ProcessView Process);
+/// <summary>The wake-up schedule: entries waiting and due, and how late the shards' current activations fired the
+/// ones they fired (milliseconds past their due time, on the platform's clock; percentiles to within an eighth).</summary>
+public sealed record WakeUpsView(int Pending, int Due, long Fired, long? LatenessP50Ms, long? LatenessP99Ms, long? LatenessMaxMs)
+{
+    public static WakeUpsView Of(ScheduleCounts counts) => new(counts.Pending, counts.Due, counts.Lateness.Fired,
+        counts.Lateness.Percentile(0.50), counts.Lateness.Percentile(0.99), counts.Lateness.Max);
+}
+
+public sealed record OperationsView(WakeUpsView WakeUps, OutboxStatus EmailOutbox, PrintQueueStatus PrintQueue, RegistryCounts Registry, ProcessView Process);
 
 /// <summary>The platform's HTTP API: operators register organisations, receiver systems and contact points; senders
 /// submit messages and follow them; receiver systems post their business receipts.</summary>
@@ -35,7 +48,7 @@ public static class Api
         app.MapMessageApi();
         app.MapMassSendingApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps) =>
-            new OperationsView(await wakeUps.Counts(), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
+            new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
                 await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await grains.GetGrain<IRecipientRegistryGrain>(0).Counts(), ProcessView.Now()));
         return endpoints;
     }

@@ -62,6 +62,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IWebhookOutbox, PostgresWebhookOutbox>();
             silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
             silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
+            silo.Services.AddPostgresWakeUpStore();
         }
         else
         {
@@ -77,6 +78,13 @@ public static class SiloExtensions
         // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
         silo.AddMemoryStreams(LetterStream.Provider);
         silo.Services.AddDigitalPostGrains(configuration);
+        // Overdue wake-ups fire as soon as a silo is up, not at the shards' next keep-alive reminder (up to a minute).
+        // The reminders remain the guarantee, so a shard that cannot be reached now does not stop the silo.
+        silo.AddStartupTask(async (services, _) =>
+        {
+            try { await services.GetRequiredService<WakeUps>().ResumeAll(); }
+            catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "Wake-up shards were not resumed at start; their reminders will"); }
+        });
         return silo;
     }
 

@@ -65,3 +65,16 @@ public sealed class GroupCommit<TKey, TResult>(Func<IReadOnlyList<TKey>, Task<IR
         return group;
     }
 }
+
+/// <summary>Group commit of single items with no result: each caller's task completes when the write that holds its
+/// item has, and fails if that write fails. At most <paramref name="maxBatch"/> items per write.</summary>
+public sealed class GroupCommit<T>(Func<IReadOnlyList<T>, Task> write, int maxBatch) where T : notnull
+{
+    private readonly GroupCommit<T, T> _inner = new(async items =>
+    {
+        await write(items);
+        return items;
+    }, item => item, maxBatch);
+
+    public Task Add(T item) => _inner.Submit([item]);
+}

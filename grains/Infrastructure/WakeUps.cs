@@ -11,10 +11,14 @@ public sealed class WakeUps(IGrainFactory grains, IOptions<SchedulerOptions> opt
 
     public long ShardOf(GrainId target) => target.GetUniformHashCode() % (uint)options.Value.Shards;
 
+    /// <summary>Activates every shard; a silo does it as it starts.</summary>
+    public Task ResumeAll() => Task.WhenAll(Enumerable.Range(0, options.Value.Shards)
+        .Select(shard => grains.GetGrain<IWakeUpSchedulerGrain>(shard).Resume()));
+
     public async Task<ScheduleCounts> Counts()
     {
         var counts = await Task.WhenAll(Enumerable.Range(0, options.Value.Shards)
             .Select(shard => grains.GetGrain<IWakeUpSchedulerGrain>(shard).Counts()));
-        return counts.Aggregate(new ScheduleCounts(0, 0), (a, b) => a + b);
+        return counts.Aggregate(ScheduleCounts.None, (a, b) => a + b);
     }
 }

@@ -95,6 +95,14 @@ public class PlatformFixture : IAsyncLifetime
         Receivers = await ReceiverSimulator.Start(apiUrl);
     }
 
+    /// <summary>The platform's clock is <paramref name="time"/>; Orleans' own (membership, messaging, timers) stays real.</summary>
+    public static void UseFakePlatformClock(ISiloBuilder silo, FakeTimeProvider time)
+    {
+        silo.Services.AddSingleton<TimeProvider>(time);
+        silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
+    }
+
     public virtual async Task DisposeAsync()
     {
         await Receivers.DisposeAsync();
@@ -130,12 +138,9 @@ public class PlatformFixture : IAsyncLifetime
             // DIGITALPOST_TEST_LOGS=1 shows the silo's warnings and errors while a test runs.
             if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1")
                 silo.Services.AddLogging(l => l.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
-            // The platform's clock is fake; Orleans' own (membership, messaging, timers) stays real. Reminders follow
-            // the platform's clock: they bring the wake-up schedule back after a restart, and a test cannot wait a
-            // real minute for that.
-            silo.Services.AddSingleton<TimeProvider>(Time);
-            silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
-            silo.Services.AddKeyedSingleton<TimeProvider>(TimeProviderNames.Grains, TimeProvider.System);
+            UseFakePlatformClock(silo, Time);
+            // Reminders follow the platform's clock too: they bring the wake-up schedule back after a restart, and a
+            // test cannot wait a real minute for that.
             silo.Services.AddKeyedSingleton<TimeProvider>(ReminderTimeProviderNames.Reminders, Time);
         });
         Cluster = cluster.Build();
