@@ -17,9 +17,16 @@ public sealed class BatchChunkGrain(
     {
         state.State.Rows = [.. rows];
         await state.WriteStateAsync();
+        // Stored until the batch dispatches, which may be days away: kept in storage, not in memory.
+        DeactivateOnIdle();
     }
 
-    public Task<IReadOnlyList<BatchRow>> GetRows() => Task.FromResult<IReadOnlyList<BatchRow>>(state.State.Rows);
+    public Task<IReadOnlyList<BatchRow>> GetRows()
+    {
+        // Read once when the batch dispatches, rarely after (previews, retries): its rows need not stay in memory.
+        DeactivateOnIdle();
+        return Task.FromResult<IReadOnlyList<BatchRow>>(state.State.Rows);
+    }
 
     public static string KeyOf(Guid batchId, int chunk) => $"{batchId:N}/{chunk}";
 }

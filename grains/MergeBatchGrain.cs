@@ -233,14 +233,20 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             if (Header.Options.SendAt is { } sendAt && sendAt > _time.GetUtcNow()) return;
             while (S.DispatchedChunks < S.ChunkCount)
             {
-                var chunk = S.DispatchedChunks;
-                if (S.Chunks.GetValueOrDefault(chunk) is { Rows: > 0 })
+                // Several chunks a step: each step costs round trips (rows, registry, store, the batch's own state)
+                // whatever its size.
+                var first = S.DispatchedChunks;
+                var end = Math.Min(S.ChunkCount, first + Math.Max(1, _options.ChunksPerDispatch));
+                var chunks = await Task.WhenAll(Enumerable.Range(first, end - first)
+                    .Where(c => S.Chunks.GetValueOrDefault(c) is { Rows: > 0 })
+                    .Select(c => GrainFactory.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(BatchId, c)).GetRows()));
+                var rows = chunks.SelectMany(c => c).ToList();
+                if (rows.Count > 0)
                 {
-                    var rows = await GrainFactory.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(BatchId, chunk)).GetRows();
                     var (letters, known) = await MakeLetters(rows);
                     await SendLetters(letters, known);
                 }
-                S.DispatchedChunks = chunk + 1;
+                S.DispatchedChunks = end;
                 await _writer.SaveAsync();
             }
             // Letters put back by "retry failed", left pending by an interrupted dispatch (whose message may exist:
@@ -331,7 +337,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var now = _time.GetUtcNow();
         foreach (var o in outgoing.Where(o => o.Target is not null))
         {
-            o.Letter.BulkSystem = ReceiverSystemKey.Of(o.Recipient.Id, o.Target!.ReceiverSystemId!);
+            o.Letter.BulkSystem = _systemKeys.TryGetValue(o.Recipient.Id, out var key) ? key
+                : _systemKeys[o.Recipient.Id] = ReceiverSystemKey.Of(o.Recipient.Id, o.Target!.ReceiverSystemId!);
             o.Letter.State = LetterState.Queued;
             o.Letter.PushedAt = now;
         }
@@ -374,6 +381,9 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     /// <summary>Routes per organisation, asked once per activation: a deactivated system's letters fail their push or
     /// receipt and are then routed anew by their message grains.</summary>
     private readonly Dictionary<string, DeliveryTarget> _routes = [];
+
+    /// <summary>One key string per organisation's system, shared by its letters: a million letters, fifty strings.</summary>
+    private readonly Dictionary<string, string> _systemKeys = [];
 
     /// <summary>Bulk letters stored and waiting to fill a push to their receiver system; the rest go when the dispatch
     /// has no more rows.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
@@ -19,6 +20,8 @@ public sealed record RegistryLoaded(RegistryCounts Counts, int Loaded, IReadOnly
 /// a batch is named by the platform's id or by the sender's own batch id.</summary>
 public static class MassSendingApi
 {
+    public const long MaxUploadBytes = 1L << 30;
+
     public static void MapMassSendingApi(this RouteGroupBuilder app)
     {
         var senders = app.MapGroup("/api").RequireSender();
@@ -35,7 +38,9 @@ public static class MassSendingApi
                 BatchBeginOutcome.AlreadyAccepted => Results.Ok(body),
                 _ => Results.Problem(statusCode: 409, title: $"The batch id '{upload.Options.BatchId}' is already used by a batch with other content"),
             };
-        }).DisableAntiforgery();
+        }).DisableAntiforgery()
+            // A million-row CSV is about 40 MB, over the server's default of 30 MB; it is streamed to disk, not held.
+            .WithMetadata(new RequestSizeLimitAttribute(MaxUploadBytes));
 
         senders.MapPost("/batches/preview", async (HttpContext http, int row, BatchIntake intake, IGrainFactory grains, LetterRendering rendering) =>
         {

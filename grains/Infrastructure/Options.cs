@@ -50,6 +50,9 @@ public sealed class MassSendingOptions
     /// <summary>Rows per stored chunk; a chunk is also the unit of dispatch.</summary>
     public int ChunkSize { get; set; } = 1000;
 
+    /// <summary>Chunks a batch dispatches in one step.</summary>
+    public int ChunksPerDispatch { get; set; } = 8;
+
     /// <summary>Messages submitted at once by one batch.</summary>
     public int DispatchConcurrency { get; set; } = 64;
 

@@ -30,7 +30,8 @@ public enum ReceiverProfile
     Slow,
 }
 
-public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At);
+/// <summary>One message as a simulated system received it; <see cref="InPush"/> is how many came in the same push.</summary>
+public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At, int InPush = 1);
 
 /// <summary>Receiver systems on loopback, one path each (<c>/systems/{name}</c>), answering pushes as their profile
 /// says and posting business receipts back to the platform. Profiles can be switched while it runs.</summary>
@@ -98,7 +99,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         var receipts = new List<BusinessReceipt>();
         foreach (var envelope in envelopes)
         {
-            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow));
+            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow, envelopes.Length));
             if (ReceiptFor(name, profile, envelope.MessageUuid) is { } receipt) receipts.Add(receipt);
         }
         if (receipts.Count > 0)

@@ -216,6 +216,36 @@ public abstract class MassSendingTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task Letters_to_a_receiver_system_that_takes_many_per_push_go_in_bulk_and_each_stays_addressable_as_its_message()
+    {
+        var org = new TestOrganisation(PlatformFixture.NewCvr());
+        await platform.Put($"/api/organisations/{org.Cvr}", new OrganisationRegistration($"Bulk {org.Cvr}"));
+        await platform.Put($"/api/organisations/{org.Cvr}/receiver-systems/a",
+            new ReceiverSystemBody(platform.Receivers.EndpointOf(org.Simulated("a")), org.TechnicalContact("a"), IsPrimary: true, MaxMessagesPerPush: 10));
+        await platform.LoadCompanies($"{org.Cvr};Bulk;aktiv;;");
+        var csv = "cvr;navn;beloeb\n" + string.Join("\n", Enumerable.Range(1, 25).Select(i => $"{org.Cvr};Bulk;{i},00"));
+
+        var upload = await platform.Alpha.SubmitBatch(Options(), csv);
+        var done = await platform.Alpha.WaitForCompletion(upload.Body!.BatchId);
+
+        Assert.Equal(25, done.Counts.Delivered);
+        var letters = await platform.Alpha.Letters(upload.Body.BatchId);
+        var pushes = platform.Receivers.Pushes.Where(p => p.System == org.Simulated("a")).ToList();
+        // 25 letters to a system taking 10 a push: pushes of 10, 10 and 5 (20 messages came ten to a push, 5 five), each
+        // message in exactly one.
+        Assert.Equal([(5, 5), (10, 20)], pushes.GroupBy(p => p.InPush).Select(g => (g.Key, g.Count())).OrderBy(x => x.Item1));
+        Assert.Equal(letters.Select(l => l.MessageUuid!.Value).Order(), pushes.Select(p => p.MessageUuid).Order());
+        // Delivered without a message grain of its own, yet its message answers for it: one push, one positive receipt.
+        var message = await platform.Status(letters[0].MessageUuid!.Value);
+        Assert.Equal(MessageStatus.Delivered, message.Status);
+        Assert.Equal(AttemptOutcome.Positive, Assert.Single(message.Attempts).Outcome);
+        // The letter's PDF is not carried but rendered where the message says, when it is opened.
+        using var pdf = await platform.Http.GetAsync($"/api/letters/{letters[0].MessageUuid}/document.pdf");
+        pdf.EnsureSuccessStatusCode();
+        Assert.StartsWith("%PDF", System.Text.Encoding.ASCII.GetString(await pdf.Content.ReadAsByteArrayAsync())[..4]);
+    }
+
+    [Fact]
     public async Task Errors_only_lists_just_the_failed_letters_and_retry_failed_sends_them_again_once_the_cause_is_fixed()
     {
         var (ok, exempt) = (NewAdultCpr(), NewAdultCpr());
