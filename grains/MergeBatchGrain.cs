@@ -341,6 +341,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 : _systemKeys[o.Recipient.Id] = ReceiverSystemKey.Of(o.Recipient.Id, o.Target!.ReceiverSystemId!);
             o.Letter.State = LetterState.Queued;
             o.Letter.PushedAt = now;
+            // Marked again: a flush during the awaits above may have stored this letter as it was then.
+            _changed.Add(o.Letter.Key);
         }
         await SaveLetters();
 
@@ -522,9 +524,16 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private async Task<DeliveryTarget> RouteOf(LetterRecord letter) =>
         (await GrainFactory.GetGrain<IOrganisationGrain>(letter.RecipientId).Route(new RouteRequest(null))).Target;
 
-    /// <summary>Stores the letters changed since the last save.</summary>
-    private async Task SaveLetters()
+    /// <summary>Stores the letters changed since the last save, after any save under way: a later save must not be
+    /// overtaken by an earlier one's older copies.</summary>
+    private Task SaveLetters() => _lastSave = SaveAfter(_lastSave);
+
+    private Task _lastSave = Task.CompletedTask;
+
+    private async Task SaveAfter(Task previous)
     {
+        try { await previous; }
+        catch { /* that save's caller saw its failure; its letters are marked changed again */ }
         if (_changed.Count == 0) return;
         var letters = _changed.Select(k => _ledger.Letters[k].Clone()).ToList();
         _changed.Clear();

@@ -21,7 +21,9 @@ public sealed record BatchRun(
     double LatencyP99Ms,
     double PeakSiloWorkingSetMb,
     double PeakSiloManagedHeapMb,
-    BatchCounts Counts);
+    BatchCounts Counts,
+    /// <summary>Receipts the simulated receivers gave up posting (their letters wait for the receipt deadline).</summary>
+    int ReceiptsGivenUp);
 
 public sealed record BenchReport(
     int Organisations,
@@ -103,7 +105,7 @@ public static class Bench
                 .Select(e => (e.At - final.AcceptedAt).TotalMilliseconds).Order().ToArray();
             return new BatchRun(design, recipients, Math.Round(uploaded.TotalSeconds, 3), Math.Round(elapsed.TotalSeconds, 3),
                 Math.Round(recipients / elapsed.TotalSeconds, 1), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
-                Math.Round(workingSet / 1048576.0, 1), Math.Round(heap / 1048576.0, 1), final.Counts);
+                Math.Round(workingSet / 1048576.0, 1), Math.Round(heap / 1048576.0, 1), final.Counts, receivers.ReceiptsGivenUp);
         }
     }
 

@@ -43,6 +43,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     private readonly HttpClient _platform;
     private readonly WebApplication _app;
     private int _receiptsInFlight;
+    private int _receiptsGivenUp;
 
     private ReceiverSimulator(Uri platformUrl, string listenUrl, ILoggerProvider? logging)
     {
@@ -80,6 +81,9 @@ public sealed class ReceiverSimulator : IAsyncDisposable
 
     /// <summary>Receipts accepted for posting but not yet answered by the platform.</summary>
     public int ReceiptsInFlight => Volatile.Read(ref _receiptsInFlight);
+
+    /// <summary>Receipts this simulator stopped trying to post: their letters wait for their receipt deadline.</summary>
+    public int ReceiptsGivenUp => Volatile.Read(ref _receiptsGivenUp);
 
     public void SetProfile(string system, ReceiverProfile profile) => _profiles[system] = profile;
 
@@ -129,16 +133,18 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     {
         try
         {
-            for (var attempt = 1; attempt <= 5; attempt++)
+            // As a real receiver system would: keep trying for a while (about a minute) before giving the receipt up.
+            for (var attempt = 1; attempt <= 15; attempt++)
             {
                 try
                 {
                     using var response = await _platform.PostAsJsonAsync(path, body, PlatformJson.Options);
                     if ((int)response.StatusCode < 500) return;
                 }
-                catch (HttpRequestException) { }
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { }
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 * attempt * attempt)));
             }
+            Interlocked.Increment(ref _receiptsGivenUp);
         }
         finally
         {
