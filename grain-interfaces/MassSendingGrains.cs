@@ -86,7 +86,9 @@ public readonly record struct BulkLetter(
     [property: Id(3)] Guid MessageUuid,
     /// <summary>The receiver system's key ("cvr/systemId") while the letter is in the bulk lane; null once its
     /// message grain has taken it over.</summary>
-    [property: Id(4)] string? ReceiverSystemKey);
+    [property: Id(4)] string? ReceiverSystemKey,
+    /// <summary>Stored as delivered: a positive receipt finished it.</summary>
+    [property: Id(5)] bool Delivered = false);
 
 /// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>
 [Alias("dp.IBatchChunkGrain")]
@@ -94,6 +96,9 @@ public interface IBatchChunkGrain : IGrainWithStringKey
 {
     [Alias("Store")] Task Store(IReadOnlyList<BatchRow> rows);
     [Alias("GetRows")] Task<IReadOnlyList<BatchRow>> GetRows();
+    /// <summary>The rows, for their dispatch: the chunk then leaves memory (its rows stay in storage), since it is
+    /// rarely read again.</summary>
+    [Alias("TakeRows")] Task<IReadOnlyList<BatchRow>> TakeRows();
 }
 
 [GenerateSerializer, Immutable, Alias("dp.RecipientQuery")]

@@ -10,8 +10,8 @@ public sealed class BatchChunkState
 }
 
 /// <summary>A chunk of a batch's rows. Kept apart from the batch so that the batch's frequent writes stay small. Read
-/// when the batch dispatches and rarely after (previews, hand-overs): collected after two minutes idle, not the default
-/// quarter of an hour, so that a million rows do not stay in memory once sent.</summary>
+/// when the batch dispatches, which lets it go at once, and rarely after (previews, hand-overs): collected after two
+/// minutes idle, not the default quarter of an hour, so that a million rows do not stay in memory once sent.</summary>
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class BatchChunkGrain(
     [PersistentState("chunk", StorageNames.Platform)] IPersistentState<BatchChunkState> state) : Grain, IBatchChunkGrain
@@ -25,6 +25,12 @@ public sealed class BatchChunkGrain(
     }
 
     public Task<IReadOnlyList<BatchRow>> GetRows() => Task.FromResult<IReadOnlyList<BatchRow>>(state.State.Rows);
+
+    public Task<IReadOnlyList<BatchRow>> TakeRows()
+    {
+        DeactivateOnIdle();
+        return GetRows();
+    }
 
     public static string KeyOf(Guid batchId, int chunk) => $"{batchId:N}/{chunk}";
 }

@@ -31,6 +31,8 @@ public sealed class MergeBatchState
     // Id 6 held the letters; they live in the letter store now.
     // Id 7 held the archive queue; letters not yet archived are known from the letter store now.
     [Id(8)] public DateTimeOffset? CompletedAt { get; set; }
+    /// <summary>Completed, and every delivered letter is in the archive: a later activation has nothing to requeue.</summary>
+    [Id(9)] public bool Archived { get; set; }
 }
 
 /// <summary>A merge batch. It takes its rows in chunks, then (at its send time) makes each row's letters: the recipient
@@ -62,9 +64,13 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly IArchiveStore _archive;
     private readonly List<LetterStatusChanged> _toWebhook = [];
     /// <summary>Delivered letters not yet in their recipients' cases.</summary>
-    private readonly List<(long Key, ArchiveEntry Entry)> _toArchive = [];
+    /// <summary>Delivered letters not yet in their recipients' cases: their entries are made when they are archived, so
+    /// that a backlog costs a few bytes a letter. No receipts: a bulk-lane letter's are read off the letter itself.</summary>
+    private readonly Queue<(long Key, DateTimeOffset At, IReadOnlyList<DeliveryAttempt>? Receipts)> _toArchive = [];
     /// <summary>Letters changed since they were last stored.</summary>
     private readonly HashSet<long> _changed = [];
+    /// <summary>Letters made by this activation and never stored: their first save is a plain insert.</summary>
+    private readonly HashSet<long> _unsaved = [];
     /// <summary>Bulk-lane letters pushed by this activation and awaiting their receipts, with the push's time and target.</summary>
     private readonly Dictionary<long, (DateTimeOffset PushedAt, DeliveryTarget Target)> _awaiting = [];
     private SemaphoreSlim? _pushes;
@@ -101,7 +107,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (S.Header is not null)
         {
             _ledger = new BatchLedger(await _store.Load(BatchId));
-            await RequeueArchive();
+            if (!S.Archived) await RequeueArchive();
         }
         this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval));
         (_lastHeard, _reconcileAfter) = (_time.GetUtcNow(), _options.ReconcileAfter);
@@ -176,6 +182,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (reset.Count == 0) return 0;
         foreach (var letter in reset) _changed.Add(letter.Key);
         S.CompletedAt = null;
+        S.Archived = false;
         await _writer.SaveAsync();
         _log.LogInformation("Batch {BatchId}: {Count} failed letters sent again", BatchId, reset.Count);
         Kick();
@@ -210,14 +217,13 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     private BatchStatusView Status()
     {
-        var counts = _ledger.Counts(AcceptedRows, RejectedRows, UndispatchedRows);
-        var letters = counts.Pending + _ledger.Letters.Count - _ledger.Letters.Values.Count(l => l.State == LetterState.Pending);
+        var (counts, letters, final) = _ledger.Tally(AcceptedRows, RejectedRows, UndispatchedRows);
         var phase = !S.Sealed ? BatchPhase.Receiving
             : S.CompletedAt is not null ? BatchPhase.Completed
             : Header.Options.SendAt > _time.GetUtcNow() ? BatchPhase.Scheduled
             : BatchPhase.Sending;
         return new BatchStatusView(BatchId, Header.SenderBatchId, Header.SenderId, Header.Options.Label, phase, counts,
-            letters == 0 ? 1 : (double)_ledger.Final / letters, S.AcceptedAt, Header.Options.SendAt, S.CompletedAt,
+            letters == 0 ? 1 : (double)final / letters, S.AcceptedAt, Header.Options.SendAt, S.CompletedAt,
             counts.Pending, _toArchive.Count, AllIssues().Count(i => i.Severity == IssueSeverity.Warning));
     }
 
@@ -239,7 +245,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
                 var end = Math.Min(S.ChunkCount, first + Math.Max(1, _options.ChunksPerDispatch));
                 var chunks = await Task.WhenAll(Enumerable.Range(first, end - first)
                     .Where(c => S.Chunks.GetValueOrDefault(c) is { Rows: > 0 })
-                    .Select(c => GrainFactory.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(BatchId, c)).GetRows()));
+                    .Select(c => GrainFactory.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(BatchId, c)).TakeRows()));
                 var rows = chunks.SelectMany(c => c).ToList();
                 if (rows.Count > 0)
                 {
@@ -297,8 +303,9 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             {
                 if (!_ledger.Letters.TryGetValue(LetterRecord.KeyOf(row.Row, copy), out var letter))
                 {
+                    // Not marked changed: sending it marks it, once its channel is known, and its first save is an insert.
                     letter = _ledger.Add(new LetterRecord { Row = row.Row, Copy = copy, Kind = recipients[copy].Kind, RecipientId = recipients[copy].Id });
-                    _changed.Add(letter.Key);
+                    _unsaved.Add(letter.Key);
                 }
                 if (letter.State == LetterState.Pending) letters.Add((row, letter));
             }
@@ -471,8 +478,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             _awaiting.Remove(key);
             if (!_ledger.Letters.TryGetValue(key, out var letter)) continue;
             // Already stored as delivered by the receipt; the ledger only catches up.
-            var attempt = new DeliveryAttempt(1, ReceiverSystemKey.Parse(delivered.ReceiverSystemKey!).SystemId, letter.PushedAt ?? at, AttemptOutcome.Positive, at);
-            var change = new LetterStatusChanged(new BatchRef(BatchId, delivered.Row, delivered.Copy), delivered.MessageUuid, LetterState.Delivered, at, Attempts: [attempt]);
+            var change = new LetterStatusChanged(new BatchRef(BatchId, delivered.Row, delivered.Copy), delivered.MessageUuid, LetterState.Delivered, at);
             if (!_ledger.Apply(change)) continue;
             _lastHeard = _time.GetUtcNow();
             letter.DeliveredAt = at;
@@ -517,6 +523,15 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         letter.BulkSystem = null;
         _changed.Add(letter.Key);
         await SaveLetters();
+        // A positive receipt of an earlier push of it (by an activation that died) may have finished it in the store
+        // first, and a save never overwrites a final state: then it stays delivered in the bulk lane. Once the save
+        // took it out of the bulk lane, no bulk receipt can finish it any more.
+        if (await _store.Find(letter.MessageUuid!.Value) is { Delivered: true, ReceiverSystemKey: { } system } done)
+        {
+            letter.BulkSystem = system;
+            await BulkDelivered([done], _time.GetUtcNow());
+            return;
+        }
         var message = new Outgoing(row, letter, recipient, target).MessageOf(Header, BatchId);
         await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).TakeOver(message, target, pushedAt, receipt);
     }
@@ -537,7 +552,12 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (_changed.Count == 0) return;
         var letters = _changed.Select(k => _ledger.Letters[k].Clone()).ToList();
         _changed.Clear();
-        try { await _store.Save(BatchId, letters); }
+        var fresh = letters.Where(l => _unsaved.Contains(l.Key)).ToList();
+        try
+        {
+            await Task.WhenAll(_store.Insert(BatchId, fresh), _store.Save(BatchId, [.. letters.Where(l => !_unsaved.Contains(l.Key))]));
+            foreach (var l in fresh) _unsaved.Remove(l.Key);
+        }
         catch
         {
             foreach (var l in letters) _changed.Add(l.Key);
@@ -610,16 +630,20 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     {
         _toWebhook.Add(change);
         var letter = _ledger.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
-        if (ToArchive(letter)) Archive(letter, change.At, change.Attempts ?? []);
+        if (ToArchive(letter)) _toArchive.Enqueue((letter.Key, change.At, letter.BulkSystem is null ? change.Attempts ?? [] : null));
     }
 
     private static bool ToArchive(LetterRecord letter) => !letter.Archived &&
         letter.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms;
 
-    private void Archive(LetterRecord letter, DateTimeOffset at, IReadOnlyList<DeliveryAttempt> receipts) =>
-        _toArchive.Add((letter.Key, new ArchiveEntry(_caseKeys.Of(Header.SenderId, letter.Kind, letter.RecipientId), letter.Kind,
+    private ArchiveEntry ArchiveEntryOf(LetterRecord letter, DateTimeOffset at, IReadOnlyList<DeliveryAttempt>? receipts) =>
+        new(_caseKeys.Of(Header.SenderId, letter.Kind, letter.RecipientId), letter.Kind,
             new ArchivedLetter(letter.MessageUuid!.Value, BatchId, letter.Row, letter.Copy,
-                letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", letter.State, at, receipts))));
+                letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", letter.State, at, receipts ?? BulkReceipt(letter, at)));
+
+    /// <summary>A bulk-lane letter's one attempt: its push and the positive receipt that finished it.</summary>
+    private IReadOnlyList<DeliveryAttempt> BulkReceipt(LetterRecord letter, DateTimeOffset at) =>
+        [new DeliveryAttempt(1, ReceiverSystemKey.Parse(letter.BulkSystem!).SystemId, letter.PushedAt ?? S.AcceptedAt, AttemptOutcome.Positive, letter.DeliveredAt ?? at)];
 
     /// <summary>After a restart: delivered letters whose archiving was not stored yet go to the archive again (it
     /// ignores repeats). Their receipts come from their message grains, or for the bulk lane from the letter itself.</summary>
@@ -627,11 +651,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     {
         foreach (var letter in _ledger.Letters.Values.Where(ToArchive).OrderBy(l => l.Key))
         {
-            if (letter.BulkSystem is { } system)
-                Archive(letter, letter.DeliveredAt ?? S.AcceptedAt, [new DeliveryAttempt(1, ReceiverSystemKey.Parse(system).SystemId,
-                    letter.PushedAt ?? S.AcceptedAt, AttemptOutcome.Positive, letter.DeliveredAt)]);
+            if (letter.BulkSystem is not null)
+                _toArchive.Enqueue((letter.Key, letter.DeliveredAt ?? S.AcceptedAt, null));
             else if (await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).GetStatus() is { } message)
-                Archive(letter, message.History.LastOrDefault()?.At ?? S.AcceptedAt, message.Attempts);
+                _toArchive.Enqueue((letter.Key, message.History.LastOrDefault()?.At ?? S.AcceptedAt, message.Attempts));
         }
     }
 
@@ -664,18 +687,24 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (_toArchive.Count > 0)
         {
             var items = _toArchive.Take(_options.ArchiveBatch).ToList();
-            await _archive.Append([.. items.Select(i => i.Entry)]);
-            _toArchive.RemoveRange(0, items.Count);
-            foreach (var (key, _) in items)
+            await _archive.Append([.. items.Select(i => ArchiveEntryOf(_ledger.Letters[i.Key], i.At, i.Receipts))]);
+            // Not written back to the letters (that was a second write of every letter): until the batch is marked
+            // archived, a new activation appends its delivered letters again and the archive drops the repeats.
+            foreach (var (key, _, _) in items)
             {
+                _toArchive.Dequeue();
                 _ledger.Letters[key].Archived = true;
-                _changed.Add(key);
             }
         }
         await SaveLetters();
         await HandOverOverdue();
         // Checked here, not per change: it reads every letter.
         CheckCompleted();
+        if (S.CompletedAt is not null && !S.Archived && _toArchive.Count == 0)
+        {
+            S.Archived = true;
+            _dirty = true;
+        }
         if (_dirty) await _writer.SaveAsync();
 
         var now = _time.GetUtcNow();

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using DigitalPost.Contracts;
 using DigitalPost.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -48,6 +47,8 @@ public sealed class SenderGrain : Grain, ISenderGrain
     private readonly CoalescingWriter _writer;
     private readonly IWebhookOutbox _outbox;
     private long _pending;
+    /// <summary>The last event pushed by this activation: the next read starts after it.</summary>
+    private long _pushed;
     private Task? _pushing;
 
     public SenderGrain([PersistentState("sender", StorageNames.Platform)] IPersistentState<SenderState> state,
@@ -112,16 +113,17 @@ public sealed class SenderGrain : Grain, ISenderGrain
         {
             var now = _time.GetUtcNow();
             if (S.NextAttemptAt > now) return;
-            var group = await _outbox.Next(SenderId, _options.EventsPerPush);
+            var group = await _outbox.Next(SenderId, _pushed, _options.EventsPerPush);
             if (group.Count == 0)
             {
                 _pending = 0;
                 return;
             }
-            var error = await Post(webhook, [.. group.Select(e => e.Event)]);
+            var error = await Post(webhook, WebhookJson.Body(group));
             if (error is null)
             {
-                await _outbox.Remove(SenderId, group[^1].Sequence);
+                await _outbox.Remove(SenderId, group[0].Sequence, group[^1].Sequence);
+                _pushed = group[^1].Sequence;
                 _pending = Math.Max(0, _pending - group.Count);
                 S.Delivered += group.Count;
                 S.FailedAttempts = 0;
@@ -144,12 +146,13 @@ public sealed class SenderGrain : Grain, ISenderGrain
         }
     }
 
-    private async Task<string?> Post(Uri webhook, IReadOnlyList<WebhookEvent> events)
+    private async Task<string?> Post(Uri webhook, string body)
     {
         using var cts = new CancellationTokenSource(_options.Timeout);
         try
         {
-            using var response = await _http.CreateClient(nameof(SenderGrain)).PostAsJsonAsync(webhook, new { events }, PlatformJson.Options, cts.Token);
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            using var response = await _http.CreateClient(nameof(SenderGrain)).PostAsync(webhook, content, cts.Token);
             return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)

@@ -52,20 +52,20 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
         if (entries.Count == 0) return;
         await using var command = _db.CreateCommand("""
             INSERT INTO archive_letter (case_key, kind, uuid, created_at, letter)
-            SELECT case_key, kind, uuid, $4, letter FROM unnest($1::text[], $2::smallint[], $3::uuid[], $5::jsonb[]) AS e(case_key, kind, uuid, letter)
+            SELECT case_key, kind, uuid, $4, letter FROM unnest($1::text[], $2::smallint[], $3::uuid[], $5::json[]) AS e(case_key, kind, uuid, letter)
             ON CONFLICT (case_key, uuid) DO NOTHING
             """);
         command.Parameters.AddWithValue(entries.Select(e => e.CaseKey).ToArray());
         command.Parameters.AddWithValue(entries.Select(e => (short)e.Kind).ToArray());
         command.Parameters.AddWithValue(entries.Select(e => e.Letter.MessageUuid).ToArray());
         command.Parameters.AddWithValue(time.GetUtcNow());
-        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => JsonSerializer.Serialize(e.Letter, PlatformJson.Options)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => JsonSerializer.Serialize(e.Letter, PlatformJson.Options)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Json });
         await command.ExecuteNonQueryAsync();
     }
 
     public async Task<ArchiveCase?> Case(string caseKey)
     {
-        await using var command = _db.CreateCommand("SELECT kind, created_at, letter FROM archive_letter WHERE case_key = $1 ORDER BY created_at, uuid");
+        await using var command = _db.CreateCommand("SELECT kind, created_at, letter::text FROM archive_letter WHERE case_key = $1 ORDER BY created_at, uuid");
         command.Parameters.AddWithValue(caseKey);
         await using var reader = await command.ExecuteReaderAsync();
         RecipientKind? kind = null;

@@ -19,6 +19,13 @@ public sealed class BulkReceipts(ILetterStore store, IGrainFactory grains, TimeP
     public async Task<ReceiptOutcome?> ForBulkLetter(BusinessReceipt receipt)
     {
         if (await store.Find(receipt.MessageUuid) is not { ReceiverSystemKey: not null } letter) return null;
+        if (letter.Delivered)
+        {
+            // An earlier receipt finished it; this one answers a repeated push (the batch's activation died before it
+            // heard of that receipt, and pushed again). The letter stays delivered, and its batch hears of it now.
+            await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).BulkDelivered([letter], time.GetUtcNow());
+            return ReceiptOutcome.Duplicate;
+        }
         if (!receipt.Positive)
         {
             await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).BulkFailed(letter, receipt);

@@ -17,6 +17,10 @@ public interface ILetterStore
     /// generation: a receipt may have finished a letter since its batch last looked.</summary>
     Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters);
 
+    /// <summary>Stores letters that their batch has not stored before: the cheap path of a first dispatch. Where one
+    /// is stored already (a dispatch interrupted after its save), the whole call is <see cref="Save"/> instead.</summary>
+    Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters);
+
     /// <summary>Marks bulk-lane letters awaiting a receipt as delivered; returns those it changed (repeats and letters
     /// not in the bulk lane are left out).</summary>
     Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids);
@@ -53,6 +57,8 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         return Task.CompletedTask;
     }
 
+    public Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters) => Save(batchId, letters);
+
     public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids)
     {
         var delivered = new List<BulkLetter>();
@@ -66,7 +72,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
                 if (letter.MessageUuid != uuid || letter.BulkSystem is null || letter.State != LetterState.Queued) continue;
                 letter.State = LetterState.Delivered;
                 letter.DeliveredAt = time.GetUtcNow();
-                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem));
+                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem, Delivered: true));
             }
         }
         return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
@@ -79,7 +85,8 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         lock (letters)
         {
             var letter = letters[at.Key];
-            return Task.FromResult<BulkLetter?>(letter.MessageUuid == messageUuid ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem) : null);
+            return Task.FromResult<BulkLetter?>(letter.MessageUuid == messageUuid
+                ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem, letter.State == LetterState.Delivered) : null);
         }
     }
 
@@ -142,32 +149,7 @@ public sealed class PostgresLetterStore : ILetterStore
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var create = new NpgsqlCommand("CREATE TEMP TABLE letter_in (LIKE letter INCLUDING DEFAULTS) ON COMMIT DROP", connection, transaction))
             await create.ExecuteNonQueryAsync();
-        await using (var copy = await connection.BeginBinaryImportAsync($"COPY letter_in ({Columns}) FROM STDIN (FORMAT BINARY)"))
-        {
-            foreach (var l in letters)
-            {
-                await copy.StartRowAsync();
-                await copy.WriteAsync(batchId, NpgsqlDbType.Uuid);
-                await copy.WriteAsync(l.Row, NpgsqlDbType.Integer);
-                await copy.WriteAsync(l.Copy, NpgsqlDbType.Integer);
-                await copy.WriteAsync(l.Generation, NpgsqlDbType.Integer);
-                await WriteNullable(copy, l.MessageUuid, NpgsqlDbType.Uuid);
-                await copy.WriteAsync((short)l.State, NpgsqlDbType.Smallint);
-                await copy.WriteAsync(l.State.IsFinal(), NpgsqlDbType.Boolean);
-                await WriteNullable(copy, l.Channel is { } c ? (short)c : (short?)null, NpgsqlDbType.Smallint);
-                await WriteNullable(copy, l.ErrorCode, NpgsqlDbType.Text);
-                await WriteNullable(copy, l.ErrorText, NpgsqlDbType.Text);
-                await WriteNullable(copy, l.Remedy, NpgsqlDbType.Text);
-                await copy.WriteAsync(l.Rerouted, NpgsqlDbType.Boolean);
-                await copy.WriteAsync((short)l.Kind, NpgsqlDbType.Smallint);
-                await copy.WriteAsync(l.RecipientId, NpgsqlDbType.Text);
-                await WriteNullable(copy, l.BulkSystem, NpgsqlDbType.Text);
-                await WriteNullable(copy, l.PushedAt, NpgsqlDbType.TimestampTz);
-                await WriteNullable(copy, l.DeliveredAt, NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(l.Archived, NpgsqlDbType.Boolean);
-            }
-            await copy.CompleteAsync();
-        }
+        await Copy(connection, "letter_in", batchId, letters);
         await using (var upsert = new NpgsqlCommand($"""
             INSERT INTO letter ({Columns}) SELECT {Columns} FROM letter_in
             ON CONFLICT (batch_id, row, copy) DO UPDATE SET
@@ -182,6 +164,50 @@ public sealed class PostgresLetterStore : ILetterStore
         await transaction.CommitAsync();
     }
 
+    public async Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters)
+    {
+        if (letters.Count == 0) return;
+        try
+        {
+            await using var connection = await _db.OpenConnectionAsync();
+            await Copy(connection, "letter", batchId, letters);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // COPY is one statement: it stored none of them. Some were there already; the upsert keeps what is final.
+            await Save(batchId, letters);
+        }
+    }
+
+    /// <summary>Binary COPY of the letters into <paramref name="table"/> (the letter table, or a temporary one like it).</summary>
+    private static async Task Copy(NpgsqlConnection connection, string table, Guid batchId, IReadOnlyCollection<LetterRecord> letters)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)");
+        foreach (var l in letters)
+        {
+            await copy.StartRowAsync();
+            await copy.WriteAsync(batchId, NpgsqlDbType.Uuid);
+            await copy.WriteAsync(l.Row, NpgsqlDbType.Integer);
+            await copy.WriteAsync(l.Copy, NpgsqlDbType.Integer);
+            await copy.WriteAsync(l.Generation, NpgsqlDbType.Integer);
+            await WriteNullable(copy, l.MessageUuid, NpgsqlDbType.Uuid);
+            await copy.WriteAsync((short)l.State, NpgsqlDbType.Smallint);
+            await copy.WriteAsync(l.State.IsFinal(), NpgsqlDbType.Boolean);
+            await WriteNullable(copy, l.Channel is { } c ? (short)c : (short?)null, NpgsqlDbType.Smallint);
+            await WriteNullable(copy, l.ErrorCode, NpgsqlDbType.Text);
+            await WriteNullable(copy, l.ErrorText, NpgsqlDbType.Text);
+            await WriteNullable(copy, l.Remedy, NpgsqlDbType.Text);
+            await copy.WriteAsync(l.Rerouted, NpgsqlDbType.Boolean);
+            await copy.WriteAsync((short)l.Kind, NpgsqlDbType.Smallint);
+            await copy.WriteAsync(l.RecipientId, NpgsqlDbType.Text);
+            await WriteNullable(copy, l.BulkSystem, NpgsqlDbType.Text);
+            await WriteNullable(copy, l.PushedAt, NpgsqlDbType.TimestampTz);
+            await WriteNullable(copy, l.DeliveredAt, NpgsqlDbType.TimestampTz);
+            await copy.WriteAsync(l.Archived, NpgsqlDbType.Boolean);
+        }
+        await copy.CompleteAsync();
+    }
+
     public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids) => _deliveries.Submit(messageUuids);
 
     private async Task<IReadOnlyList<BulkLetter>> DeliverNow(IReadOnlyList<Guid> messageUuids)
@@ -190,7 +216,7 @@ public sealed class PostgresLetterStore : ILetterStore
             UPDATE letter SET state = $2, final = true, delivered_at = $4, changed_at = now()
             FROM unnest($1::uuid[]) AS delivered(uuid)
             WHERE letter.uuid = delivered.uuid AND letter.bulk_system IS NOT NULL AND letter.state = $3
-            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system
+            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system, letter.state
             """);
         command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
         command.Parameters.AddWithValue((short)LetterState.Delivered);
@@ -201,7 +227,7 @@ public sealed class PostgresLetterStore : ILetterStore
 
     public async Task<BulkLetter?> Find(Guid messageUuid)
     {
-        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system FROM letter WHERE uuid = $1");
+        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state FROM letter WHERE uuid = $1");
         command.Parameters.AddWithValue(messageUuid);
         var found = await ReadLetters(command);
         return found.Count > 0 ? found[0] : null;
@@ -212,7 +238,8 @@ public sealed class PostgresLetterStore : ILetterStore
         var letters = new List<BulkLetter>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
-            letters.Add(new BulkLetter(reader.GetGuid(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+            letters.Add(new BulkLetter(reader.GetGuid(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                (LetterState)reader.GetInt16(5) == LetterState.Delivered));
         return letters;
     }
 

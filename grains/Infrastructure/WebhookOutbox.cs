@@ -6,8 +6,9 @@ using Npgsql;
 
 namespace DigitalPost.Infrastructure;
 
-/// <summary>An event in a sender's outbox with its place in the sender's order.</summary>
-public readonly record struct QueuedEvent(long Sequence, WebhookEvent Event);
+/// <summary>An event in a sender's outbox with its place in the sender's order, as the JSON the webhook receives: it is
+/// serialised once, when it is appended, and pushed as it was stored.</summary>
+public readonly record struct QueuedEvent(long Sequence, string Json);
 
 /// <summary>The senders' webhook outboxes: status events stored in order until the sender's webhook took them. Kept
 /// apart from the sender grain's state so that a million events are rows appended and deleted, not a list rewritten
@@ -15,12 +16,21 @@ public readonly record struct QueuedEvent(long Sequence, WebhookEvent Event);
 public interface IWebhookOutbox
 {
     Task Append(string senderId, IReadOnlyList<WebhookEvent> events);
-    /// <summary>The oldest events first, at most <paramref name="max"/>.</summary>
-    Task<IReadOnlyList<QueuedEvent>> Next(string senderId, int max);
-    /// <summary>Drops the events up to and including <paramref name="sequence"/>: the webhook has them.</summary>
-    Task Remove(string senderId, long sequence);
+    /// <summary>The oldest events after <paramref name="after"/> first, at most <paramref name="max"/>. The caller keeps
+    /// its place: rows already pushed are never read again, however many of them the database still has to vacuum.</summary>
+    Task<IReadOnlyList<QueuedEvent>> Next(string senderId, long after, int max);
+    /// <summary>Drops the events from <paramref name="first"/> to <paramref name="last"/>: the webhook has them.</summary>
+    Task Remove(string senderId, long first, long last);
     Task<long> Count(string senderId);
     Task Clear(string senderId);
+}
+
+public static class WebhookJson
+{
+    public static string Of(WebhookEvent e) => JsonSerializer.Serialize(e, PlatformJson.Options);
+
+    /// <summary>The body of one push: <c>{"events":[...]}</c> from the events' stored JSON, not parsed again.</summary>
+    public static string Body(IEnumerable<QueuedEvent> events) => $"{{\"events\":[{string.Join(',', events.Select(e => e.Json))}]}}";
 }
 
 public sealed class MemoryWebhookOutbox : IWebhookOutbox
@@ -32,21 +42,21 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
     {
         var outbox = Of(senderId);
         lock (outbox)
-            foreach (var e in events) outbox.Enqueue(new QueuedEvent(Interlocked.Increment(ref _sequence), e));
+            foreach (var e in events) outbox.Enqueue(new QueuedEvent(Interlocked.Increment(ref _sequence), WebhookJson.Of(e)));
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<QueuedEvent>> Next(string senderId, int max)
+    public Task<IReadOnlyList<QueuedEvent>> Next(string senderId, long after, int max)
     {
         var outbox = Of(senderId);
-        lock (outbox) return Task.FromResult<IReadOnlyList<QueuedEvent>>([.. outbox.Take(max)]);
+        lock (outbox) return Task.FromResult<IReadOnlyList<QueuedEvent>>([.. outbox.Where(e => e.Sequence > after).Take(max)]);
     }
 
-    public Task Remove(string senderId, long sequence)
+    public Task Remove(string senderId, long first, long last)
     {
         var outbox = Of(senderId);
         lock (outbox)
-            while (outbox.TryPeek(out var first) && first.Sequence <= sequence) outbox.Dequeue();
+            while (outbox.TryPeek(out var oldest) && oldest.Sequence <= last) outbox.Dequeue();
         return Task.CompletedTask;
     }
 
@@ -67,7 +77,9 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
 }
 
 /// <summary>The outboxes in PostgreSQL (table <c>webhook_outbox</c>, deploy/sql): appended in one statement per call,
-/// read in order by the sender's index, deleted once pushed.</summary>
+/// read in order by the sender's index from the reader's place, deleted by range once pushed. The range matters: a
+/// delete or read from the start of a sender's rows walks every dead row of the events pushed before it until
+/// vacuum removes them, which made a million events quadratic.</summary>
 public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
 {
     private readonly NpgsqlDataSource _db = db;
@@ -76,30 +88,30 @@ public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
     {
         if (events.Count == 0) return;
         await using var command = _db.CreateCommand(
-            "INSERT INTO webhook_outbox (sender_id, event) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY n");
+            "INSERT INTO webhook_outbox (sender_id, event) SELECT $1, e FROM unnest($2::json[]) WITH ORDINALITY AS x(e, n) ORDER BY n");
         command.Parameters.AddWithValue(senderId);
         command.Parameters.Add(new NpgsqlParameter
         {
-            Value = events.Select(e => JsonSerializer.Serialize(e, PlatformJson.Options)).ToArray(),
-            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb,
+            Value = events.Select(WebhookJson.Of).ToArray(),
+            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Json,
         });
         await command.ExecuteNonQueryAsync();
     }
 
-    public async Task<IReadOnlyList<QueuedEvent>> Next(string senderId, int max)
+    public async Task<IReadOnlyList<QueuedEvent>> Next(string senderId, long after, int max)
     {
-        await using var command = _db.CreateCommand("SELECT seq, event FROM webhook_outbox WHERE sender_id = $1 ORDER BY seq LIMIT $2");
+        await using var command = _db.CreateCommand("SELECT seq, event::text FROM webhook_outbox WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
         command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(after);
         command.Parameters.AddWithValue(max);
         var events = new List<QueuedEvent>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            events.Add(new QueuedEvent(reader.GetInt64(0), JsonSerializer.Deserialize<WebhookEvent>(reader.GetString(1), PlatformJson.Options)!));
+        while (await reader.ReadAsync()) events.Add(new QueuedEvent(reader.GetInt64(0), reader.GetString(1)));
         return events;
     }
 
-    public Task Remove(string senderId, long sequence) => Execute("DELETE FROM webhook_outbox WHERE sender_id = $1 AND seq <= $2", senderId, sequence);
-
+    public Task Remove(string senderId, long first, long last) =>
+        Execute("DELETE FROM webhook_outbox WHERE sender_id = $1 AND seq >= $2 AND seq <= $3", senderId, first, last);
     public async Task<long> Count(string senderId)
     {
         await using var command = _db.CreateCommand("SELECT count(*) FROM webhook_outbox WHERE sender_id = $1");

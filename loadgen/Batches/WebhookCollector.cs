@@ -18,6 +18,7 @@ public sealed class WebhookCollector : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, WebhookEventBody> _events = new();
+    private readonly ConcurrentDictionary<Guid, int> _finalEvents = new();
     private int _failures;
 
     private WebhookCollector(string listenUrl)
@@ -32,7 +33,8 @@ public sealed class WebhookCollector : IAsyncDisposable
             if (Interlocked.Decrement(ref _failures) >= 0) return Results.StatusCode(503);
             Interlocked.Exchange(ref _failures, 0);
             var body = await JsonSerializer.DeserializeAsync<Body>(request.Body, PlatformJson.Options);
-            foreach (var e in body?.Events ?? []) _events.TryAdd(e.EventId, e);
+            foreach (var e in body?.Events ?? [])
+                if (_events.TryAdd(e.EventId, e) && e.State.IsFinal()) _finalEvents.AddOrUpdate(e.BatchId, 1, (_, n) => n + 1);
             return Results.Ok();
         });
     }
@@ -50,6 +52,10 @@ public sealed class WebhookCollector : IAsyncDisposable
     public Uri Url => new(new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), "/webhook");
 
     public IReadOnlyCollection<WebhookEventBody> Events => [.. _events.Values];
+
+    /// <summary>Distinct events of the batch that report a final state: counted as they come, since a million events
+    /// are too many to count on every look.</summary>
+    public int FinalEvents(Guid batchId) => _finalEvents.GetValueOrDefault(batchId);
 
     /// <summary>Pushes received, answered or refused.</summary>
     public int Pushes => _pushes;

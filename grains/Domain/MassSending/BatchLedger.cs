@@ -60,13 +60,18 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
     }
 
     /// <summary>Counts over all letters made so far, plus accepted rows not yet dispatched (pending).</summary>
-    public BatchCounts Counts(int acceptedRows, int rejectedRows, int undispatchedRows)
+    public BatchCounts Counts(int acceptedRows, int rejectedRows, int undispatchedRows) => Tally(acceptedRows, rejectedRows, undispatchedRows).Counts;
+
+    /// <summary>The counts, and how many letters there are (made, plus one per undispatched row) and how many of them
+    /// are final: one pass over the letters, as a status read of a million-letter batch must be.</summary>
+    public (BatchCounts Counts, int Letters, int Final) Tally(int acceptedRows, int rejectedRows, int undispatchedRows)
     {
-        int queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0, pending = undispatchedRows;
+        int queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0, pending = undispatchedRows, final = 0;
         foreach (var l in letters.Values)
         {
             if (l.Copy > 0) copies++;
             if (l.Rerouted) rerouted++;
+            if (l.State.IsFinal()) final++;
             switch (l.State)
             {
                 case LetterState.Pending: pending++; break;
@@ -80,10 +85,9 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
                 case LetterState.Failed: failed++; break;
             }
         }
-        return new BatchCounts(acceptedRows, rejectedRows, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies);
+        return (new BatchCounts(acceptedRows, rejectedRows, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies),
+            letters.Count + undispatchedRows, final);
     }
-
-    public int Final => letters.Values.Count(l => l.State.IsFinal());
 
     public IEnumerable<LetterRecord> InOrder(bool errorsOnly) =>
         letters.Values.Where(l => !errorsOnly || l.State.IsFailure() || l.State == LetterState.Failing).OrderBy(l => l.Key);
