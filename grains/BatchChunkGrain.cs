@@ -1,4 +1,5 @@
 using DigitalPost.Contracts;
+using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
 
 namespace DigitalPost.Grains;
@@ -6,7 +7,10 @@ namespace DigitalPost.Grains;
 [GenerateSerializer, Alias("dp.BatchChunkState")]
 public sealed class BatchChunkState
 {
+    /// <summary>Rows as chunks stored them before <see cref="Packed"/>.</summary>
     [Id(0)] public List<BatchRow> Rows { get; set; } = [];
+    /// <summary>The rows, packed by <see cref="BatchRows"/>.</summary>
+    [Id(1)] public byte[]? Packed { get; set; }
 }
 
 /// <summary>A chunk of a batch's rows. Kept apart from the batch so that the batch's frequent writes stay small. Read
@@ -16,15 +20,20 @@ public sealed class BatchChunkState
 public sealed class BatchChunkGrain(
     [PersistentState("chunk", StorageNames.Platform)] IPersistentState<BatchChunkState> state) : Grain, IBatchChunkGrain
 {
+    private IReadOnlyList<BatchRow>? _rows;
+
     public async Task Store(IReadOnlyList<BatchRow> rows)
     {
-        state.State.Rows = [.. rows];
+        state.State.Packed = BatchRows.Pack(rows);
+        state.State.Rows = [];
+        _rows = rows;
         await state.WriteStateAsync();
         // Stored until the batch dispatches, which may be days away: kept in storage, not in memory.
         DeactivateOnIdle();
     }
 
-    public Task<IReadOnlyList<BatchRow>> GetRows() => Task.FromResult<IReadOnlyList<BatchRow>>(state.State.Rows);
+    public Task<IReadOnlyList<BatchRow>> GetRows() =>
+        Task.FromResult(_rows ??= state.State.Packed is { } packed ? BatchRows.Unpack(packed) : state.State.Rows);
 
     public Task<IReadOnlyList<BatchRow>> TakeRows()
     {

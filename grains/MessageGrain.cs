@@ -53,7 +53,9 @@ public sealed class MessageGrain(
     private string? ContactPointId => S.Message!.Header.Recipient.ContactPointId;
     private bool IsFinal => S.Status.IsFinal();
 
-    public async Task<SubmitResult> Submit(Message message)
+    public Task<SubmitResult> Submit(Message message) => Guarded(() => SubmitCore(message));
+
+    private async Task<SubmitResult> SubmitCore(Message message)
     {
         if (message.Header.MessageUuid != Uuid)
             throw new ArgumentException($"header.messageUuid {message.Header.MessageUuid} does not match the grain {Uuid}.");
@@ -78,7 +80,14 @@ public sealed class MessageGrain(
         return new SubmitResult(Uuid, SubmitOutcome.Accepted, S.Status);
     }
 
-    public async Task TakeOver(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt)
+    public Task TakeOver(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt) =>
+        Guarded(async () =>
+        {
+            await TakeOverCore(message, target, pushedAt, receipt);
+            return true;
+        });
+
+    private async Task TakeOverCore(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt)
     {
         if (S.Message is not null) return;
         S.Message = message;
@@ -91,7 +100,9 @@ public sealed class MessageGrain(
         Record(MessageEventKind.Pushed, "attempt 1 pushed with its batch; awaiting the business receipt", target.ReceiverSystemId);
         if (receipt is not null)
         {
-            // Stored first, so that a crash before the receipt is applied leaves a message that waits for its deadline.
+            // Stored first, with a wake-up at the receipt's deadline: a crash before the receipt is applied leaves a
+            // message that waits for that deadline and then runs the resend flow.
+            S.NextActionAt = pushedAt + _options.ReceiptTimeout;
             await Save();
             await ReceiveReceipt(receipt);
             return;
@@ -100,14 +111,25 @@ public sealed class MessageGrain(
         await Save();
     }
 
-    public async Task WakeUp()
+    public Task WakeUp() => Guarded(async () =>
     {
+        await WakeUpCore();
+        return true;
+    });
+
+    private async Task WakeUpCore()
+    {
+        // An activation made while the cluster lost a silo may predate the message it is woken for (a second
+        // activation held it meanwhile): it reads the state as stored rather than dropping the wake-up as empty.
+        if (S.Message is null) await state.ReadStateAsync();
         if (S.Message is null || IsFinal) return;
         await Advance();
         await Save();
     }
 
-    public async Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt)
+    public Task<ReceiptOutcome> ReceiveReceipt(BusinessReceipt receipt) => Guarded(() => ReceiveReceiptCore(receipt));
+
+    private async Task<ReceiptOutcome> ReceiveReceiptCore(BusinessReceipt receipt)
     {
         if (S.Message is null)
         {
@@ -378,6 +400,19 @@ public sealed class MessageGrain(
 
     private static string Danish(DeliveryTarget target) =>
         target.Kind == DeliveryTargetKind.VirkMailbox ? "Virk-postkassen" : $"primærmodtagersystemet {target.ReceiverSystemId}";
+
+    /// <summary>A step that fails half-way (a call to a silo that died, a storage error) leaves this activation's state
+    /// ahead of what is stored, possibly with no wake-up: the activation is dropped, so that the next call (the retried
+    /// receipt, the wake-up) starts again from the stored state.</summary>
+    private async Task<T> Guarded<T>(Func<Task<T>> step)
+    {
+        try { return await step(); }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
 
     /// <summary>Schedules the next wake-up before storing the state that needs it: a crash in between repeats a step
     /// (every step is idempotent) but never strands a message without a wake-up.</summary>

@@ -47,6 +47,9 @@ public sealed class SenderGrain : Grain, ISenderGrain
     private readonly CoalescingWriter _writer;
     private readonly IWebhookOutbox _outbox;
     private long _pending;
+    private static readonly TimeSpan CountSaveInterval = TimeSpan.FromSeconds(1);
+    private DateTimeOffset _savedAt;
+    private bool _countUnsaved;
     /// <summary>The last event pushed by this activation: the next read starts after it.</summary>
     private long _pushed;
     private Task? _pushing;
@@ -117,7 +120,7 @@ public sealed class SenderGrain : Grain, ISenderGrain
             if (group.Count == 0)
             {
                 _pending = 0;
-                return;
+                break;
             }
             var error = await Post(webhook, WebhookJson.Body(group));
             if (error is null)
@@ -126,9 +129,15 @@ public sealed class SenderGrain : Grain, ISenderGrain
                 _pushed = group[^1].Sequence;
                 _pending = Math.Max(0, _pending - group.Count);
                 S.Delivered += group.Count;
+                var recovered = S.FailedAttempts > 0;
                 S.FailedAttempts = 0;
                 S.NextAttemptAt = null;
                 S.LastError = null;
+                // The outbox is what must survive; the count of events delivered is stored now and then, not once per
+                // push (two thousand writes for a million events), and at once when the webhook has recovered.
+                _countUnsaved = !recovered && now - _savedAt < CountSaveInterval;
+                if (_countUnsaved) continue;
+                _savedAt = now;
             }
             else
             {
@@ -142,6 +151,11 @@ public sealed class SenderGrain : Grain, ISenderGrain
                 await _wakeUps.Schedule(this.GetGrainId(), S.NextAttemptAt.Value);
                 return;
             }
+            await _writer.SaveAsync();
+        }
+        if (_countUnsaved)
+        {
+            _countUnsaved = false;
             await _writer.SaveAsync();
         }
     }

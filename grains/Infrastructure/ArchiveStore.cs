@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using DigitalPost.Contracts;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace DigitalPost.Infrastructure;
 
@@ -42,7 +43,7 @@ public sealed class MemoryArchiveStore(TimeProvider time) : IArchiveStore
 }
 
 /// <summary>The archive in PostgreSQL (table <c>archive_letter</c>, deploy/sql): one row per archived letter, appended in
-/// one statement per call.</summary>
+/// one statement per call; a plain COPY unless some of the letters are there already.</summary>
 public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time) : IArchiveStore
 {
     private readonly NpgsqlDataSource _db = db;
@@ -50,6 +51,33 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
     public async Task Append(IReadOnlyList<ArchiveEntry> entries)
     {
         if (entries.Count == 0) return;
+        var created = time.GetUtcNow();
+        try
+        {
+            // The usual case, a batch archiving letters for the first time: one binary COPY.
+            await using var connection = await _db.OpenConnectionAsync();
+            await using var copy = await connection.BeginBinaryImportAsync("COPY archive_letter (case_key, kind, uuid, created_at, letter) FROM STDIN (FORMAT BINARY)");
+            foreach (var e in entries)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync(e.CaseKey, NpgsqlDbType.Text);
+                await copy.WriteAsync((short)e.Kind, NpgsqlDbType.Smallint);
+                await copy.WriteAsync(e.Letter.MessageUuid, NpgsqlDbType.Uuid);
+                await copy.WriteAsync(created, NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(JsonSerializer.Serialize(e.Letter, PlatformJson.Options), NpgsqlDbType.Json);
+            }
+            await copy.CompleteAsync();
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // Some were archived before (a batch's new activation appends its delivered letters again): COPY stored
+            // none of them, this statement skips the repeats.
+            await AppendSkippingRepeats(entries, created);
+        }
+    }
+
+    private async Task AppendSkippingRepeats(IReadOnlyList<ArchiveEntry> entries, DateTimeOffset created)
+    {
         await using var command = _db.CreateCommand("""
             INSERT INTO archive_letter (case_key, kind, uuid, created_at, letter)
             SELECT case_key, kind, uuid, $4, letter FROM unnest($1::text[], $2::smallint[], $3::uuid[], $5::json[]) AS e(case_key, kind, uuid, letter)
@@ -58,8 +86,8 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
         command.Parameters.AddWithValue(entries.Select(e => e.CaseKey).ToArray());
         command.Parameters.AddWithValue(entries.Select(e => (short)e.Kind).ToArray());
         command.Parameters.AddWithValue(entries.Select(e => e.Letter.MessageUuid).ToArray());
-        command.Parameters.AddWithValue(time.GetUtcNow());
-        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => JsonSerializer.Serialize(e.Letter, PlatformJson.Options)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Json });
+        command.Parameters.AddWithValue(created);
+        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => JsonSerializer.Serialize(e.Letter, PlatformJson.Options)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         await command.ExecuteNonQueryAsync();
     }
 

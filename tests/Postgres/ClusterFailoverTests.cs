@@ -162,7 +162,9 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
     /// status query may fail; that is waited out, not a result.</summary>
     private static async Task<BatchStatusView> WaitFor(HttpClient sender, Guid batchId, Func<BatchStatusView, bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(75);
+        // Generous: with the rest of the suite running beside it, two cores carry three silos, PostgreSQL and the
+        // receivers, and a letter the dead silo held may need its receipt deadline and a resend to finish.
+        var deadline = DateTime.UtcNow.AddSeconds(150);
         BatchStatusView? last = null;
         string? lastError = null;
         while (DateTime.UtcNow < deadline)

@@ -265,8 +265,10 @@ public sealed partial class RecipientCsvReader
         return false;
     }
 
+    private static readonly char[] CopySeparators = ['|', ' ', '\t', '\u00A0'];
+
     private static IEnumerable<string> SplitCopies(string value) =>
-        value.Split(['|', ' ', '\t', '\u00A0'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        value.Length == 0 ? [] : value.Split(CopySeparators, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static List<string> SplitList(string value, char separator) =>
         [.. value.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
