@@ -328,6 +328,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         for (var i = 0; i < letters.Count; i++)
         {
             var (row, letter) = letters[i];
+            if (!Sendable(letter)) continue;
             var recipient = infoOf[queries[i]];
             var decision = RecipientCheck.Decide(recipient, Header.Options.Channel);
             if (decision.Returned is { } why)
@@ -342,6 +343,9 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         }
 
         var now = _time.GetUtcNow();
+        // Handed to its message grain while this dispatch looked it up (a receipt to an earlier push of it): that
+        // grain owns it now, and a push in bulk would finish it behind the grain's back.
+        outgoing.RemoveAll(o => !Sendable(o.Letter));
         foreach (var o in outgoing.Where(o => o.Target is not null))
         {
             o.Letter.BulkSystem = _systemKeys.TryGetValue(o.Recipient.Id, out var key) ? key
@@ -369,6 +373,11 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             finally { gate.Release(); }
         }));
     }
+
+    /// <summary>Still the batch's to send: never sent, or in the bulk lane with its push unknown. Not a letter its
+    /// message grain has taken over.</summary>
+    private static bool Sendable(LetterRecord letter) =>
+        letter.State == LetterState.Pending || letter.BulkSystem is not null && letter.State == LetterState.Queued;
 
     private sealed record Outgoing(BatchRow Row, LetterRecord Letter, RecipientInfo Recipient, DeliveryTarget? Target)
     {
