@@ -81,11 +81,7 @@ public sealed class MessageGrain(
     }
 
     public Task TakeOver(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt) =>
-        Guarded(async () =>
-        {
-            await TakeOverCore(message, target, pushedAt, receipt);
-            return true;
-        });
+        Guarded(() => TakeOverCore(message, target, pushedAt, receipt));
 
     private async Task TakeOverCore(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt)
     {
@@ -111,11 +107,7 @@ public sealed class MessageGrain(
         await Save();
     }
 
-    public Task WakeUp() => Guarded(async () =>
-    {
-        await WakeUpCore();
-        return true;
-    });
+    public Task WakeUp() => Guarded(WakeUpCore);
 
     private async Task WakeUpCore()
     {
@@ -413,6 +405,12 @@ public sealed class MessageGrain(
             throw;
         }
     }
+
+    private Task Guarded(Func<Task> step) => Guarded(async () =>
+    {
+        await step();
+        return true;
+    });
 
     /// <summary>Schedules the next wake-up before storing the state that needs it: a crash in between repeats a step
     /// (every step is idempotent) but never strands a message without a wake-up.</summary>

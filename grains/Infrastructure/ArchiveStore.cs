@@ -64,7 +64,7 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
                 await copy.WriteAsync((short)e.Kind, NpgsqlDbType.Smallint);
                 await copy.WriteAsync(e.Letter.MessageUuid, NpgsqlDbType.Uuid);
                 await copy.WriteAsync(created, NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(JsonSerializer.Serialize(e.Letter, PlatformJson.Options), NpgsqlDbType.Json);
+                await copy.WriteAsync(Json(e.Letter), NpgsqlDbType.Json);
             }
             await copy.CompleteAsync();
         }
@@ -75,6 +75,8 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
             await AppendSkippingRepeats(entries, created);
         }
     }
+
+    private static string Json(ArchivedLetter letter) => JsonSerializer.Serialize(letter, PlatformJson.Options);
 
     private async Task AppendSkippingRepeats(IReadOnlyList<ArchiveEntry> entries, DateTimeOffset created)
     {
@@ -87,7 +89,7 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
         command.Parameters.AddWithValue(entries.Select(e => (short)e.Kind).ToArray());
         command.Parameters.AddWithValue(entries.Select(e => e.Letter.MessageUuid).ToArray());
         command.Parameters.AddWithValue(created);
-        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => JsonSerializer.Serialize(e.Letter, PlatformJson.Options)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
+        command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => Json(e.Letter)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         await command.ExecuteNonQueryAsync();
     }
 
