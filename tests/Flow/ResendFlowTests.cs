@@ -54,8 +54,8 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.Equal(AttemptOutcome.Positive, forwarded.Attempts[^1].Outcome);
         Assert.Contains(forwarded.History, e => e.Kind == MessageEventKind.Forwarded && e.ReceiverSystemId == "b");
         Assert.Contains(platform.Receivers.Pushes, p => p.MessageUuid == uuid && p.System == org.Simulated("a"));
-        Assert.Contains(await platform.EmailsTo(technical, 3), e => e.Subject.Contains("dag 7") && e.Body.Contains(uuid.ToString()));
-        Assert.Contains(await platform.EmailsTo(business, 3), e => e.Subject.Contains("dag 7"));
+        await platform.EmailTo(technical, e => e.Subject.Contains("dag 7") && e.Body.Contains(uuid.ToString()));
+        await platform.EmailTo(business, e => e.Subject.Contains("dag 7"));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.Equal(DeliveryTargetKind.VirkMailbox, status.CurrentTarget?.Kind);
         var virk = await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).GetVirkMailbox();
         Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
-        Assert.Contains(await platform.EmailsTo(org.TechnicalContact("a"), 3), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
+        await platform.EmailTo(org.TechnicalContact("a"), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
     }
 
     [Fact]
@@ -116,8 +116,8 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         var system = await platform.SystemStatus(org, "b");
         Assert.False(system.Active);
         Assert.Equal(0, system.PositivesInWindow);
-        Assert.Contains(await platform.EmailsTo(org.TechnicalContact("b"), 4), e => e.Subject.Contains("deaktiveret"));
-        Assert.Contains(await platform.EmailsTo(org.BusinessContact("b"), 4), e => e.Subject.Contains("deaktiveret"));
+        await platform.EmailTo(org.TechnicalContact("b"), e => e.Subject.Contains("deaktiveret"));
+        await platform.EmailTo(org.BusinessContact("b"), e => e.Subject.Contains("deaktiveret"));
 
         var later = await platform.Send(org.Cvr, "cp-b");
         await platform.Settle();
@@ -168,7 +168,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.False((await platform.SystemStatus(old, "b")).Active);
         Assert.Equal("b", (await platform.Status(results[current][2])).CurrentTarget?.ReceiverSystemId);
         Assert.Equal("a", (await platform.Status(results[old][2])).CurrentTarget?.ReceiverSystemId);
-        Assert.Contains(await platform.EmailsTo(old.TechnicalContact("b"), 1), e => e.Subject.Contains("deaktiveret"));
+        await platform.EmailTo(old.TechnicalContact("b"), e => e.Subject.Contains("deaktiveret"));
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         using var response = await platform.Http.PostAsync($"/api/organisations/{org.Cvr}/receiver-systems/b/reactivate", null);
         response.EnsureSuccessStatusCode();
         Assert.True((await response.Content.ReadFromJsonAsync<ReceiverSystemStatus>(PlatformJson.Options))!.Active);
-        Assert.Contains(await platform.EmailsTo(org.TechnicalContact("b"), 2), e => e.Subject.Contains("genaktiveret"));
+        await platform.EmailTo(org.TechnicalContact("b"), e => e.Subject.Contains("genaktiveret"));
 
         var uuid = await platform.Send(org.Cvr, "cp-b");
         await platform.Settle();

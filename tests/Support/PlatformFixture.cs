@@ -260,6 +260,20 @@ public class PlatformFixture : IAsyncLifetime
         return Smtp.To(address);
     }
 
+    /// <summary>Waits (in real time) for the e-mail to the address that matches: notices of one instant, such as
+    /// day 7's forwarding and the deactivation, arrive in either order, so a count alone would not say which came.</summary>
+    public async Task<ReceivedEmail> EmailTo(string address, Func<ReceivedEmail, bool> match)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Smtp.To(address).FirstOrDefault(match) is { } found) return found;
+            await Task.Delay(20);
+        }
+        throw new Xunit.Sdk.XunitException(
+            $"No matching e-mail to {address} within 10 s; it received: {string.Join(" | ", Smtp.To(address).Select(e => e.Subject))}");
+    }
+
     public async Task Put<T>(string path, T body)
     {
         using var response = await Http.PutAsJsonAsync(path, body, PlatformJson.Options);
