@@ -90,7 +90,8 @@ public sealed class SenderGrain : Grain, ISenderGrain
         // Without a webhook there is nobody to push to; the batch's status answers instead.
         if (S.Webhook is null || changes.Count == 0) return;
         await _outbox.Append(SenderId, [.. changes.Select(c => new WebhookEvent(
-            $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText))]);
+            $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText))],
+            _options.EventsPerPush);
         _pending += changes.Count;
         Kick();
     }
@@ -116,19 +117,20 @@ public sealed class SenderGrain : Grain, ISenderGrain
         {
             var now = _time.GetUtcNow();
             if (S.NextAttemptAt > now) return;
-            var group = await _outbox.Next(SenderId, _pushed, _options.EventsPerPush);
-            if (group.Count == 0)
+            var runs = await _outbox.Next(SenderId, _pushed, _options.EventsPerPush);
+            if (runs.Count == 0)
             {
                 _pending = 0;
                 break;
             }
-            var error = await Post(webhook, WebhookJson.Body(group));
+            var error = await Post(webhook, WebhookJson.Body(runs));
             if (error is null)
             {
-                await _outbox.Remove(SenderId, group[0].Sequence, group[^1].Sequence);
-                _pushed = group[^1].Sequence;
-                _pending = Math.Max(0, _pending - group.Count);
-                S.Delivered += group.Count;
+                await _outbox.Remove(SenderId, runs[0].Sequence, runs[^1].Sequence);
+                _pushed = runs[^1].Sequence;
+                var events = runs.Sum(r => r.Count);
+                _pending = Math.Max(0, _pending - events);
+                S.Delivered += events;
                 var recovered = S.FailedAttempts > 0;
                 S.FailedAttempts = 0;
                 S.NextAttemptAt = null;

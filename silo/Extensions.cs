@@ -60,7 +60,12 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, PostgresLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, PostgresArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, PostgresWebhookOutbox>();
-            silo.AddAdoNetGrainStorage(StorageNames.Platform, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
+            // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
+            // are the ADO.NET provider's own.
+            const string adoNet = StorageNames.Platform + "-adonet";
+            silo.AddAdoNetGrainStorage(adoNet, o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Platform, (sp, _) =>
+                new SnapshotGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(adoNet), sp.GetRequiredService<Orleans.Serialization.DeepCopier>()));
             silo.AddAdoNetGrainStorage("PubSubStore", o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, storage.ConnectionString));
             silo.Services.AddPostgresWakeUpStore();
         }

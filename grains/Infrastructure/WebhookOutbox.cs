@@ -6,50 +6,72 @@ using Npgsql;
 
 namespace DigitalPost.Infrastructure;
 
-/// <summary>An event in a sender's outbox with its place in the sender's order, as the JSON the webhook receives: it is
-/// serialised once, when it is appended, and pushed as it was stored.</summary>
-public readonly record struct QueuedEvent(long Sequence, string Json);
+/// <summary>A run of events in a sender's outbox, with its place in the sender's order: the events as the JSON array
+/// the webhook receives. Serialised once, when appended, and pushed as stored.</summary>
+public readonly record struct QueuedRun(long Sequence, int Count, string Json);
 
 /// <summary>The senders' webhook outboxes: status events stored in order until the sender's webhook took them. Kept
 /// apart from the sender grain's state so that a million events are rows appended and deleted, not a list rewritten
-/// on every change.</summary>
+/// on every change; and stored in runs of up to one push, so that they are a few thousand rows, not a million.</summary>
 public interface IWebhookOutbox
 {
-    Task Append(string senderId, IReadOnlyList<WebhookEvent> events);
-    /// <summary>The oldest events after <paramref name="after"/> first, at most <paramref name="max"/>. The caller keeps
-    /// its place: rows already pushed are never read again, however many of them the database still has to vacuum.</summary>
-    Task<IReadOnlyList<QueuedEvent>> Next(string senderId, long after, int max);
-    /// <summary>Drops the events from <paramref name="first"/> to <paramref name="last"/>: the webhook has them.</summary>
+    /// <summary>Stores the events in order, in runs of at most <paramref name="perRun"/>.</summary>
+    Task Append(string senderId, IReadOnlyList<WebhookEvent> events, int perRun);
+    /// <summary>The oldest runs after <paramref name="after"/>, as many as fit in <paramref name="maxEvents"/> events
+    /// (always the first). The caller keeps its place: rows already pushed are never read again, however many of them
+    /// the database still has to vacuum.</summary>
+    Task<IReadOnlyList<QueuedRun>> Next(string senderId, long after, int maxEvents);
+    /// <summary>Drops the runs from <paramref name="first"/> to <paramref name="last"/>: the webhook has them.</summary>
     Task Remove(string senderId, long first, long last);
+    /// <summary>The events waiting.</summary>
     Task<long> Count(string senderId);
     Task Clear(string senderId);
 }
 
 public static class WebhookJson
 {
-    public static string Of(WebhookEvent e) => JsonSerializer.Serialize(e, PlatformJson.Options);
+    /// <summary>The runs of at most <paramref name="perRun"/> events, each as its JSON array.</summary>
+    public static IEnumerable<(int Count, string Json)> Runs(IReadOnlyList<WebhookEvent> events, int perRun) =>
+        events.Chunk(Math.Max(1, perRun)).Select(run => (run.Length, JsonSerializer.Serialize(run, PlatformJson.Options)));
 
-    /// <summary>The body of one push: <c>{"events":[...]}</c> from the events' stored JSON, not parsed again.</summary>
-    public static string Body(IEnumerable<QueuedEvent> events) => $"{{\"events\":[{string.Join(',', events.Select(e => e.Json))}]}}";
+    /// <summary>The body of one push: <c>{"events":[...]}</c> from the runs' stored JSON, not parsed again.</summary>
+    public static string Body(IReadOnlyList<QueuedRun> runs) => runs.Count == 1
+        ? $"{{\"events\":{runs[0].Json}}}"
+        : $"{{\"events\":[{string.Join(',', runs.Select(r => r.Json[1..^1]))}]}}";
+
+    /// <summary>The leading runs that fit in <paramref name="maxEvents"/>, and always the first.</summary>
+    public static List<QueuedRun> Fitting(IEnumerable<QueuedRun> runs, int maxEvents)
+    {
+        var fitting = new List<QueuedRun>();
+        var events = 0;
+        foreach (var run in runs)
+        {
+            if (fitting.Count > 0 && events + run.Count > maxEvents) break;
+            fitting.Add(run);
+            events += run.Count;
+        }
+        return fitting;
+    }
 }
 
 public sealed class MemoryWebhookOutbox : IWebhookOutbox
 {
-    private readonly ConcurrentDictionary<string, Queue<QueuedEvent>> _outboxes = new();
+    private readonly ConcurrentDictionary<string, Queue<QueuedRun>> _outboxes = new();
     private long _sequence;
 
-    public Task Append(string senderId, IReadOnlyList<WebhookEvent> events)
+    public Task Append(string senderId, IReadOnlyList<WebhookEvent> events, int perRun)
     {
         var outbox = Of(senderId);
         lock (outbox)
-            foreach (var e in events) outbox.Enqueue(new QueuedEvent(Interlocked.Increment(ref _sequence), WebhookJson.Of(e)));
+            foreach (var (count, json) in WebhookJson.Runs(events, perRun))
+                outbox.Enqueue(new QueuedRun(Interlocked.Increment(ref _sequence), count, json));
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<QueuedEvent>> Next(string senderId, long after, int max)
+    public Task<IReadOnlyList<QueuedRun>> Next(string senderId, long after, int maxEvents)
     {
         var outbox = Of(senderId);
-        lock (outbox) return Task.FromResult<IReadOnlyList<QueuedEvent>>([.. outbox.Where(e => e.Sequence > after).Take(max)]);
+        lock (outbox) return Task.FromResult<IReadOnlyList<QueuedRun>>(WebhookJson.Fitting(outbox.Where(r => r.Sequence > after), maxEvents));
     }
 
     public Task Remove(string senderId, long first, long last)
@@ -63,7 +85,7 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
     public Task<long> Count(string senderId)
     {
         var outbox = Of(senderId);
-        lock (outbox) return Task.FromResult((long)outbox.Count);
+        lock (outbox) return Task.FromResult(outbox.Sum(r => (long)r.Count));
     }
 
     public Task Clear(string senderId)
@@ -73,7 +95,7 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
         return Task.CompletedTask;
     }
 
-    private Queue<QueuedEvent> Of(string senderId) => _outboxes.GetOrAdd(senderId, _ => new Queue<QueuedEvent>());
+    private Queue<QueuedRun> Of(string senderId) => _outboxes.GetOrAdd(senderId, _ => new Queue<QueuedRun>());
 }
 
 /// <summary>The outboxes in PostgreSQL (table <c>webhook_outbox</c>, deploy/sql): appended in one statement per call,
@@ -84,37 +106,50 @@ public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
 {
     private readonly NpgsqlDataSource _db = db;
 
-    public async Task Append(string senderId, IReadOnlyList<WebhookEvent> events)
+    public async Task Append(string senderId, IReadOnlyList<WebhookEvent> events, int perRun)
     {
         if (events.Count == 0) return;
-        await using var command = _db.CreateCommand(
-            "INSERT INTO webhook_outbox (sender_id, event) SELECT $1, e FROM unnest($2::json[]) WITH ORDINALITY AS x(e, n) ORDER BY n");
+        var runs = WebhookJson.Runs(events, perRun).ToList();
+        await using var command = _db.CreateCommand("""
+            INSERT INTO webhook_outbox (sender_id, event_count, event)
+            SELECT $1, n, e FROM unnest($2::integer[], $3::json[]) WITH ORDINALITY AS x(n, e, i) ORDER BY i
+            """);
         command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(runs.Select(r => r.Count).ToArray());
         command.Parameters.Add(new NpgsqlParameter
         {
-            Value = events.Select(WebhookJson.Of).ToArray(),
+            Value = runs.Select(r => r.Json).ToArray(),
             NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Json,
         });
         await command.ExecuteNonQueryAsync();
     }
 
-    public async Task<IReadOnlyList<QueuedEvent>> Next(string senderId, long after, int max)
+    public async Task<IReadOnlyList<QueuedRun>> Next(string senderId, long after, int maxEvents)
     {
-        await using var command = _db.CreateCommand("SELECT seq, event::text FROM webhook_outbox WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+        // Runs hold at least one event each, so maxEvents rows are the most that can fit; the running total cuts them
+        // there in the database, so the runs that do not fit are never sent over.
+        await using var command = _db.CreateCommand("""
+            SELECT seq, event_count, event::text FROM (
+                SELECT seq, event_count, event, sum(event_count) OVER (ORDER BY seq) AS upto
+                FROM (SELECT seq, event_count, event FROM webhook_outbox WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS head
+            ) AS runs
+            WHERE upto <= $3 OR upto = event_count
+            ORDER BY seq
+            """);
         command.Parameters.AddWithValue(senderId);
         command.Parameters.AddWithValue(after);
-        command.Parameters.AddWithValue(max);
-        var events = new List<QueuedEvent>();
+        command.Parameters.AddWithValue(maxEvents);
+        var runs = new List<QueuedRun>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) events.Add(new QueuedEvent(reader.GetInt64(0), reader.GetString(1)));
-        return events;
+        while (await reader.ReadAsync()) runs.Add(new QueuedRun(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+        return runs;
     }
 
     public Task Remove(string senderId, long first, long last) =>
         Execute("DELETE FROM webhook_outbox WHERE sender_id = $1 AND seq >= $2 AND seq <= $3", senderId, first, last);
     public async Task<long> Count(string senderId)
     {
-        await using var command = _db.CreateCommand("SELECT count(*) FROM webhook_outbox WHERE sender_id = $1");
+        await using var command = _db.CreateCommand("SELECT coalesce(sum(event_count), 0)::bigint FROM webhook_outbox WHERE sender_id = $1");
         command.Parameters.AddWithValue(senderId);
         return (long)(await command.ExecuteScalarAsync())!;
     }

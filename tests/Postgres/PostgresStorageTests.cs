@@ -36,7 +36,7 @@ public sealed class PostgresStorageTests(PostgresServerFixture postgres) : IClas
         Assert.Empty(await schema.ApplyAsync());
         Assert.Equal(tablesAfterFirst, await Tables(connectionString));
         Assert.Equal(queriesAfterFirst, await PostgresServer.Strings(connectionString, "SELECT querykey || ':' || md5(querytext) FROM orleansquery ORDER BY 1"));
-        Assert.Equal(expected.Select(v => v.ToString()), await PostgresServer.Strings(connectionString, "SELECT version::text FROM digitalpost_schema_version ORDER BY version"));
+        Assert.Equal(expected.Select(v => v.ToString()), await PostgresServer.Strings(connectionString, "SELECT version::text FROM digitalpost_schema_version ORDER BY digitalpost_schema_version.version"));
         Assert.Contains("orleansstorage", tablesAfterFirst);
         Assert.Equal(["ClearStorageKey", "DeleteStorageKey", "ReadFromStorageKey", "WriteToStorageKey"],
             await PostgresServer.Strings(connectionString, "SELECT querykey FROM orleansquery WHERE querykey LIKE '%StorageKey' ORDER BY 1"));

@@ -9,13 +9,16 @@ public sealed class PostgresPlatformFixture : PlatformFixture
 {
     private PostgresServer? _server;
 
+    /// <summary>The platform's database, as its silos connect to it (pooled).</summary>
+    public string ConnectionString { get; private set; } = "";
+
     protected override async Task<IReadOnlyDictionary<string, string?>> PrepareStorage()
     {
         _server = await PostgresServer.StartAsync();
         // Pooled, as a production connection string is: a new connection per grain write would be most of the cost.
-        var connectionString = new NpgsqlConnectionStringBuilder(await _server.CreateDatabaseAsync()) { Pooling = true, MaxPoolSize = 20 }.ConnectionString;
-        await new PostgresSchema(connectionString).ApplyAsync();
-        return PostgresServer.PlatformSettings(connectionString);
+        ConnectionString = new NpgsqlConnectionStringBuilder(await _server.CreateDatabaseAsync()) { Pooling = true, MaxPoolSize = 20 }.ConnectionString;
+        await new PostgresSchema(ConnectionString).ApplyAsync();
+        return PostgresServer.PlatformSettings(ConnectionString);
     }
 
     public override async Task DisposeAsync()
