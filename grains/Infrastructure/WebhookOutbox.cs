@@ -112,15 +112,11 @@ public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
         var runs = WebhookJson.Runs(events, perRun).ToList();
         await using var command = _db.CreateCommand("""
             INSERT INTO webhook_outbox (sender_id, event_count, event)
-            SELECT $1, n, e FROM unnest($2::integer[], $3::json[]) WITH ORDINALITY AS x(n, e, i) ORDER BY i
+            SELECT $1, n, e FROM unnest($2::integer[], $3::text[]) WITH ORDINALITY AS x(n, e, i) ORDER BY i
             """);
         command.Parameters.AddWithValue(senderId);
         command.Parameters.AddWithValue(runs.Select(r => r.Count).ToArray());
-        command.Parameters.Add(new NpgsqlParameter
-        {
-            Value = runs.Select(r => r.Json).ToArray(),
-            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Json,
-        });
+        command.Parameters.AddWithValue(runs.Select(r => r.Json).ToArray());
         await command.ExecuteNonQueryAsync();
     }
 
@@ -129,7 +125,7 @@ public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
         // Runs hold at least one event each, so maxEvents rows are the most that can fit; the running total cuts them
         // there in the database, so the runs that do not fit are never sent over.
         await using var command = _db.CreateCommand("""
-            SELECT seq, event_count, event::text FROM (
+            SELECT seq, event_count, event FROM (
                 SELECT seq, event_count, event, sum(event_count) OVER (ORDER BY seq) AS upto
                 FROM (SELECT seq, event_count, event FROM webhook_outbox WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS head
             ) AS runs
