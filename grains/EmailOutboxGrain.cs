@@ -5,7 +5,7 @@ using Orleans.Concurrency;
 
 namespace DigitalPost.Grains;
 
-[GenerateSerializer, Alias("dp.OutboxState")]
+[GenerateSerializer, Alias("dp.OutboxState"), SnapshotOnWrite]
 public sealed class OutboxState
 {
     [Id(0)] public List<PendingEmail> Pending { get; set; } = [];

@@ -18,7 +18,7 @@ public sealed record ChunkInfo(
     [property: Id(3)] IReadOnlyList<RowIssue> Issues);
 
 
-[GenerateSerializer, Alias("dp.MergeBatchState")]
+[GenerateSerializer, Alias("dp.MergeBatchState"), SnapshotOnWrite]
 public sealed class MergeBatchState
 {
     [Id(0)] public BatchHeader? Header { get; set; }

@@ -8,7 +8,7 @@ namespace DigitalPost.Grains;
 [GenerateSerializer, Immutable, Alias("dp.QueuedPrint")]
 public sealed record QueuedPrint([property: Id(0)] PrintJob Job, [property: Id(1)] MessageStatus Status, [property: Id(2)] DateTimeOffset NextAt);
 
-[GenerateSerializer, Alias("dp.PrintQueueState")]
+[GenerateSerializer, Alias("dp.PrintQueueState"), SnapshotOnWrite]
 public sealed class PrintQueueState
 {
     [Id(0)] public Dictionary<Guid, QueuedPrint> Jobs { get; set; } = [];
