@@ -63,10 +63,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly ResendFlowOptions _flow;
     private readonly IArchiveStore _archive;
     private readonly List<LetterStatusChanged> _toWebhook = [];
-    /// <summary>Delivered letters not yet in their recipients' cases.</summary>
-    /// <summary>Delivered letters not yet in their recipients' cases: their entries are made when they are archived, so
-    /// that a backlog costs a few bytes a letter. No receipts: a bulk-lane letter's are read off the letter itself.</summary>
-    private readonly Queue<(long Key, DateTimeOffset At, IReadOnlyList<DeliveryAttempt>? Receipts)> _toArchive = [];
+    /// <summary>Delivered letters of message grains not yet in their recipients' cases: their entries are made when they
+    /// are archived. A letter delivered in the bulk lane is in its case by its own row in the letter store.</summary>
+    private readonly Queue<(long Key, DateTimeOffset At, IReadOnlyList<DeliveryAttempt> Receipts)> _toArchive = [];
+    private bool _described;
     /// <summary>Letters changed since they were last stored.</summary>
     private readonly HashSet<long> _changed = [];
     /// <summary>Letters made by this activation and never stored: their first save is a plain insert.</summary>
@@ -564,7 +564,13 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var fresh = letters.Where(l => _unsaved.Contains(l.Key)).ToList();
         try
         {
-            await Task.WhenAll(_store.Insert(BatchId, fresh), _store.Save(BatchId, [.. letters.Where(l => !_unsaved.Contains(l.Key))]));
+            if (!_described)
+            {
+                // The label its letters carry in the archive, before the first of them can be delivered in bulk.
+                await _store.Describe(BatchId, Header.Options.Label);
+                _described = true;
+            }
+            await Task.WhenAll(_store.Insert(BatchId, fresh, CaseKeyOf), _store.Save(BatchId, [.. letters.Where(l => !_unsaved.Contains(l.Key))], CaseKeyOf));
             foreach (var l in fresh) _unsaved.Remove(l.Key);
         }
         catch
@@ -639,32 +645,26 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     {
         _toWebhook.Add(change);
         var letter = _ledger.Letters[LetterRecord.KeyOf(change.Letter.Row, change.Letter.Copy)];
-        if (ToArchive(letter)) _toArchive.Enqueue((letter.Key, change.At, letter.BulkSystem is null ? change.Attempts ?? [] : null));
+        if (ToArchive(letter)) _toArchive.Enqueue((letter.Key, change.At, change.Attempts ?? []));
     }
 
-    private static bool ToArchive(LetterRecord letter) => !letter.Archived &&
+    /// <summary>Delivered through its message grain and not archived yet. A bulk-lane delivery is in its case already.</summary>
+    private static bool ToArchive(LetterRecord letter) => !letter.Archived && letter.BulkSystem is null &&
         letter.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms;
 
-    private ArchiveEntry ArchiveEntryOf(LetterRecord letter, DateTimeOffset at, IReadOnlyList<DeliveryAttempt>? receipts) =>
-        new(_caseKeys.Of(Header.SenderId, letter.Kind, letter.RecipientId), letter.Kind,
-            new ArchivedLetter(letter.MessageUuid!.Value, BatchId, letter.Row, letter.Copy,
-                letter.Copy == 0 ? Header.Options.Label : $"Kopi: {Header.Options.Label}", letter.State, at, receipts ?? BulkReceipt(letter, at)));
+    private string CaseKeyOf(LetterRecord letter) => _caseKeys.Of(Header.SenderId, letter.Kind, letter.RecipientId);
 
-    /// <summary>A bulk-lane letter's one attempt: its push and the positive receipt that finished it.</summary>
-    private IReadOnlyList<DeliveryAttempt> BulkReceipt(LetterRecord letter, DateTimeOffset at) =>
-        [new DeliveryAttempt(1, ReceiverSystemKey.Parse(letter.BulkSystem!).SystemId, letter.PushedAt ?? S.AcceptedAt, AttemptOutcome.Positive, letter.DeliveredAt ?? at)];
+    private ArchiveEntry ArchiveEntryOf(LetterRecord letter, DateTimeOffset at, IReadOnlyList<DeliveryAttempt> receipts) =>
+        new(CaseKeyOf(letter), letter.Kind, new ArchivedLetter(letter.MessageUuid!.Value, BatchId, letter.Row, letter.Copy,
+            Archiving.Label(Header.Options.Label, letter.Copy), letter.State, at, receipts));
 
     /// <summary>After a restart: delivered letters whose archiving was not stored yet go to the archive again (it
-    /// ignores repeats). Their receipts come from their message grains, or for the bulk lane from the letter itself.</summary>
+    /// ignores repeats), with their receipts from their message grains.</summary>
     private async Task RequeueArchive()
     {
         foreach (var letter in _ledger.Letters.Values.Where(ToArchive).OrderBy(l => l.Key))
-        {
-            if (letter.BulkSystem is not null)
-                _toArchive.Enqueue((letter.Key, letter.DeliveredAt ?? S.AcceptedAt, null));
-            else if (await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).GetStatus() is { } message)
+            if (await GrainFactory.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).GetStatus() is { } message)
                 _toArchive.Enqueue((letter.Key, message.History.LastOrDefault()?.At ?? S.AcceptedAt, message.Attempts));
-        }
     }
 
     private void CheckCompleted()

@@ -15,11 +15,19 @@ public interface ILetterStore
 
     /// <summary>Stores the letters as they are now. A final state is never overwritten by an older one of the same
     /// generation: a receipt may have finished a letter since its batch last looked.</summary>
-    Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters);
+    Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf);
 
     /// <summary>Stores letters that their batch has not stored before: the cheap path of a first dispatch. Where one
     /// is stored already (a dispatch interrupted after its save), the whole call is <see cref="Save"/> instead.</summary>
-    Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters);
+    Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf);
+
+    /// <summary>Records the batch's label, which its letters carry in the archive. A batch says it before it first
+    /// stores letters; saying it again changes nothing.</summary>
+    Task Describe(Guid batchId, string label);
+
+    /// <summary>The letters delivered in the bulk lane into the recipient's case <paramref name="caseKey"/>: their rows
+    /// are their archive entries (the case key of a letter is given when it is stored).</summary>
+    Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey);
 
     /// <summary>Marks bulk-lane letters awaiting a receipt as delivered; returns those it changed (repeats and letters
     /// not in the bulk lane are left out).</summary>
@@ -35,6 +43,8 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
 {
     private readonly ConcurrentDictionary<Guid, Dictionary<long, LetterRecord>> _batches = new();
     private readonly ConcurrentDictionary<Guid, (Guid Batch, long Key)> _byUuid = new();
+    private readonly ConcurrentDictionary<string, HashSet<(Guid Batch, long Key)>> _byCase = new();
+    private readonly ConcurrentDictionary<Guid, string> _labels = new();
 
     public Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
@@ -42,7 +52,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         lock (letters) return Task.FromResult(letters.ToDictionary(l => l.Key, l => l.Value.Clone()));
     }
 
-    public Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> incoming)
+    public Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> incoming, Func<LetterRecord, string> caseKeyOf)
     {
         var letters = Letters(batchId);
         lock (letters)
@@ -52,12 +62,37 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
                 if (letters.TryGetValue(letter.Key, out var stored) && !LetterRows.Overwrites(stored.State, stored.Generation, letter.State, letter.Generation)) continue;
                 letters[letter.Key] = letter.Clone();
                 if (letter.MessageUuid is { } uuid) _byUuid[uuid] = (batchId, letter.Key);
+                var inCase = _byCase.GetOrAdd(caseKeyOf(letter), _ => []);
+                lock (inCase) inCase.Add((batchId, letter.Key));
             }
         }
         return Task.CompletedTask;
     }
 
-    public Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters) => Save(batchId, letters);
+    public Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf) => Save(batchId, letters, caseKeyOf);
+
+    public Task Describe(Guid batchId, string label)
+    {
+        _labels.TryAdd(batchId, label);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey)
+    {
+        var found = new List<(RecipientKind, ArchivedLetter)>();
+        if (!_byCase.TryGetValue(caseKey, out var inCase)) return Task.FromResult<IReadOnlyList<(RecipientKind, ArchivedLetter)>>(found);
+        List<(Guid Batch, long Key)> keys;
+        lock (inCase) keys = [.. inCase];
+        foreach (var (batchId, key) in keys)
+        {
+            var letters = Letters(batchId);
+            lock (letters)
+                if (letters[key] is { State: LetterState.Delivered, BulkSystem: { } system, MessageUuid: { } uuid } l)
+                    found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, _labels.GetValueOrDefault(batchId, ""), system,
+                        l.PushedAt ?? l.DeliveredAt ?? time.GetUtcNow(), l.DeliveredAt ?? time.GetUtcNow())));
+        }
+        return Task.FromResult<IReadOnlyList<(RecipientKind, ArchivedLetter)>>(found);
+    }
 
     public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids)
     {
@@ -108,7 +143,7 @@ public sealed class PostgresLetterStore : ILetterStore
         _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
     }
 
-    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived";
+    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key";
 
     public async Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
@@ -142,14 +177,14 @@ public sealed class PostgresLetterStore : ILetterStore
         return letters;
     }
 
-    public async Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters)
+    public async Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf)
     {
         if (letters.Count == 0) return;
         await using var connection = await _db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var create = new NpgsqlCommand("CREATE TEMP TABLE letter_in (LIKE letter INCLUDING DEFAULTS) ON COMMIT DROP", connection, transaction))
             await create.ExecuteNonQueryAsync();
-        await Copy(connection, "letter_in", batchId, letters);
+        await Copy(connection, "letter_in", batchId, letters, caseKeyOf);
         await using (var upsert = new NpgsqlCommand($"""
             INSERT INTO letter ({Columns}) SELECT {Columns} FROM letter_in
             ON CONFLICT (batch_id, row, copy) DO UPDATE SET
@@ -157,30 +192,59 @@ public sealed class PostgresLetterStore : ILetterStore
                 channel = excluded.channel, error_code = excluded.error_code, error_text = excluded.error_text,
                 remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
                 recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
-                pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived, changed_at = now()
+                pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
+                case_key = excluded.case_key, changed_at = now()
             WHERE NOT letter.final OR excluded.final OR excluded.generation > letter.generation
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
     }
 
-    public async Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters)
+    public async Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf)
     {
         if (letters.Count == 0) return;
         try
         {
             await using var connection = await _db.OpenConnectionAsync();
-            await Copy(connection, "letter", batchId, letters);
+            await Copy(connection, "letter", batchId, letters, caseKeyOf);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             // COPY is one statement: it stored none of them. Some were there already; the upsert keeps what is final.
-            await Save(batchId, letters);
+            await Save(batchId, letters, caseKeyOf);
         }
     }
 
+    public async Task Describe(Guid batchId, string label)
+    {
+        await using var command = _db.CreateCommand("INSERT INTO letter_batch (batch_id, label) VALUES ($1, $2) ON CONFLICT (batch_id) DO NOTHING");
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(label);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey)
+    {
+        await using var command = _db.CreateCommand("""
+            SELECT l.kind, l.uuid, l.batch_id, l.row, l.copy, coalesce(b.label, ''), l.bulk_system, l.pushed_at, l.delivered_at
+            FROM letter l LEFT JOIN letter_batch b ON b.batch_id = l.batch_id
+            WHERE l.case_key = $1 AND l.bulk_system IS NOT NULL AND l.state = $2
+            """);
+        command.Parameters.AddWithValue(caseKey);
+        command.Parameters.AddWithValue((short)LetterState.Delivered);
+        var found = new List<(RecipientKind, ArchivedLetter)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var deliveredAt = reader.IsDBNull(8) ? _time.GetUtcNow() : reader.GetFieldValue<DateTimeOffset>(8);
+            found.Add(((RecipientKind)reader.GetInt16(0), Archiving.BulkDelivered(reader.GetGuid(1), reader.GetGuid(2), reader.GetInt32(3), reader.GetInt32(4),
+                reader.GetString(5), reader.GetString(6), reader.IsDBNull(7) ? deliveredAt : reader.GetFieldValue<DateTimeOffset>(7), deliveredAt)));
+        }
+        return found;
+    }
+
     /// <summary>Binary COPY of the letters into <paramref name="table"/> (the letter table, or a temporary one like it).</summary>
-    private static async Task Copy(NpgsqlConnection connection, string table, Guid batchId, IReadOnlyCollection<LetterRecord> letters)
+    private static async Task Copy(NpgsqlConnection connection, string table, Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf)
     {
         await using var copy = await connection.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)");
         foreach (var l in letters)
@@ -204,6 +268,7 @@ public sealed class PostgresLetterStore : ILetterStore
             await WriteNullable(copy, l.PushedAt, NpgsqlDbType.TimestampTz);
             await WriteNullable(copy, l.DeliveredAt, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync(l.Archived, NpgsqlDbType.Boolean);
+            await copy.WriteAsync(caseKeyOf(l), NpgsqlDbType.Text);
         }
         await copy.CompleteAsync();
     }

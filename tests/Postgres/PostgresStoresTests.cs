@@ -75,16 +75,46 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
             Row = row, Kind = RecipientKind.Cvr, RecipientId = "12345674", MessageUuid = BatchIds.Letter(batch, row, 0, 0),
             State = LetterState.Queued, BulkSystem = "12345674/erp", PushedAt = DateTimeOffset.UnixEpoch,
         };
-        await store.Insert(batch, [Letter(1)]);
+        await store.Insert(batch, [Letter(1)], _ => "case-1");
         Assert.Single(await store.Deliver([Letter(1).MessageUuid!.Value]));
 
         // An interrupted dispatch makes letter 1 again, as it was before its receipt.
-        await store.Insert(batch, [Letter(1), Letter(2)]);
+        await store.Insert(batch, [Letter(1), Letter(2)], _ => "case-1");
 
         var stored = await store.Load(batch);
         Assert.Equal((LetterState.Delivered, LetterState.Queued), (stored[LetterRecord.KeyOf(1, 0)].State, stored[LetterRecord.KeyOf(2, 0)].State));
         Assert.True((await store.Find(Letter(1).MessageUuid!.Value))!.Value.Delivered);
         Assert.False((await store.Find(Letter(2).MessageUuid!.Value))!.Value.Delivered);
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task A_letter_delivered_in_the_bulk_lane_is_in_its_recipients_case_by_its_own_row_with_its_label_and_receipt(string kind)
+    {
+        await using var db = await Database();
+        ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
+        var batch = Guid.NewGuid();
+        var pushedAt = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+        LetterRecord Letter(int row, int copy = 0) => new()
+        {
+            Row = row, Copy = copy, Kind = RecipientKind.Cvr, RecipientId = "12345674", MessageUuid = BatchIds.Letter(batch, row, copy, 0),
+            State = LetterState.Queued, BulkSystem = "12345674/erp", PushedAt = pushedAt,
+        };
+        await store.Describe(batch, "Årsopgørelse");
+        await store.Insert(batch, [Letter(1), Letter(1, copy: 1), Letter(2)], l => l.Row == 1 ? "case-1" : "case-2");
+        // Pushed, and no receipt yet: not in the case.
+        Assert.Empty(await store.DeliveredInBulk("case-1"));
+
+        await store.Deliver([Letter(1).MessageUuid!.Value, Letter(1, copy: 1).MessageUuid!.Value]);
+
+        var found = (await store.DeliveredInBulk("case-1")).OrderBy(f => f.Letter.Copy).ToList();
+        Assert.Equal([(0, "Årsopgørelse"), (1, "Kopi: Årsopgørelse")], found.Select(f => (f.Letter.Copy, f.Letter.Label)));
+        Assert.All(found, f => Assert.Equal((RecipientKind.Cvr, LetterState.Delivered), (f.Kind, f.Letter.State)));
+        var receipt = Assert.Single(found[0].Letter.Receipts);
+        Assert.Equal(("erp", AttemptOutcome.Positive, pushedAt), (receipt.ReceiverSystemId, receipt.Outcome, receipt.PushedAt));
+        Assert.Equal(found[0].Letter.ArchivedAt, receipt.CompletedAt);
+        Assert.Empty(await store.DeliveredInBulk("case-2"));
     }
 
     /// <summary>The events as the webhook receives them: the push body made of the runs' stored JSON.</summary>
