@@ -15,7 +15,7 @@ namespace DigitalPost.Tests.Flow;
 public sealed class SiloHostTests
 {
     [Fact]
-    public async Task Another_service_delivers_a_message_through_an_Orleans_client_and_operators_see_health_and_dashboard()
+    public async Task Another_service_delivers_a_message_through_an_Orleans_client_and_operators_see_health_dashboard_and_the_process()
     {
         var (http, silo, gateway) = (FreePort(), FreePort(), FreePort());
         var clusterId = $"test-{Guid.NewGuid():N}";
@@ -60,6 +60,14 @@ public sealed class SiloHostTests
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         Assert.Contains("text/html", dashboard.Content.Headers.ContentType?.MediaType);
         Assert.Contains("Delivered", await web.GetStringAsync($"/api/messages/{message.Header.MessageUuid}"));
+        // What the silo process has cost, garbage collection included: a silo that delivered a message has allocated.
+        using var operations = System.Text.Json.JsonDocument.Parse(await web.GetStringAsync("/api/operations"));
+        var process = operations.RootElement.GetProperty("process");
+        Assert.True(process.GetProperty("allocatedBytes").GetInt64() > 0);
+        Assert.True(process.GetProperty("cpuSeconds").GetDouble() > 0);
+        var (gen0, gen1, gen2) = (process.GetProperty("gen0Collections").GetInt32(), process.GetProperty("gen1Collections").GetInt32(), process.GetProperty("gen2Collections").GetInt32());
+        Assert.True(gen0 >= gen1 && gen1 >= gen2 && gen2 >= 0, $"collections by generation: {gen0}, {gen1}, {gen2}");
+        Assert.True(process.GetProperty("gcPauseSeconds").GetDouble() >= 0);
 
         await clientHost.StopAsync();
         await app.StopAsync();
