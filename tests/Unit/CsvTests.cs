@@ -525,6 +525,8 @@ public class CsvTests
     [InlineData("4/5/2026")]
     [InlineData("2026-12-24")]
     [InlineData("29-02-2028")]
+    [InlineData("2026-1-5")]
+    [InlineData("05.1.2026")]
     public void A_date_column_accepts_the_danish_and_iso_formats(string date)
     {
         var row = Accepted(Assert.Single(Read($"cpr;mødedato\n{Cpr1};{date}\n")));
@@ -537,6 +539,8 @@ public class CsvTests
     [InlineData("29.02.2027")]
     [InlineData("31/4/2026")]
     [InlineData("2026-13-01")]
+    [InlineData("0-12-2026")]
+    [InlineData("24-00-2026")]
     public void A_date_that_does_not_exist_is_rejected(string date)
     {
         RejectedBy(Read($"cpr;Due Date\n{Cpr1};{date}\n")[0], 1, "Due Date", $"'{date}' is a date that does not exist");
@@ -547,6 +551,11 @@ public class CsvTests
     [InlineData("24 december 2026")]
     [InlineData("12/24/2026 10:00")]
     [InlineData("24-12.2026")]
+    [InlineData("124-12-2026")]
+    [InlineData("24-12-20261")]
+    [InlineData("2026-12-24-")]
+    [InlineData("2026/12/24")]
+    [InlineData("٢٤-١٢-٢٠٢٦")]
     public void A_value_that_is_no_date_in_a_date_column_is_rejected(string value)
     {
         RejectedBy(Read($"cpr;svarfrist dato\n{Cpr1};{value}\n")[0], 1, "svarfrist dato", $"'{value}' is not a date; write it as dd-MM-yyyy");
