@@ -9,9 +9,9 @@ public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, s
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
 
-/// <param name="CpuSeconds">CPU time the silo process has used since it started: two readings give its CPU use between them.</param>
 /// <summary>The silo process: memory, CPU, and what the garbage collector has cost since start (collections per
 /// generation, total pause, bytes allocated), which is most of the silo's CPU under bulk load.</summary>
+/// <param name="CpuSeconds">CPU time the silo process has used since it started: two readings give its CPU use between them.</param>
 public sealed record ProcessView(long WorkingSetBytes, long ManagedHeapBytes, double CpuSeconds,
     int Gen0Collections, int Gen1Collections, int Gen2Collections, double GcPauseSeconds, long AllocatedBytes)
 {

@@ -89,7 +89,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             lock (letters)
                 if (letters[key] is { State: LetterState.Delivered, BulkSystem: { } system, MessageUuid: { } uuid } l)
                     found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, _labels.GetValueOrDefault(batchId, ""), system,
-                        l.PushedAt ?? l.DeliveredAt ?? time.GetUtcNow(), l.DeliveredAt ?? time.GetUtcNow())));
+                        l.PushedAt, l.DeliveredAt ?? time.GetUtcNow())));
         }
         return Task.FromResult<IReadOnlyList<(RecipientKind, ArchivedLetter)>>(found);
     }
@@ -238,7 +238,7 @@ public sealed class PostgresLetterStore : ILetterStore
         {
             var deliveredAt = reader.IsDBNull(8) ? _time.GetUtcNow() : reader.GetFieldValue<DateTimeOffset>(8);
             found.Add(((RecipientKind)reader.GetInt16(0), Archiving.BulkDelivered(reader.GetGuid(1), reader.GetGuid(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.GetString(5), reader.GetString(6), reader.IsDBNull(7) ? deliveredAt : reader.GetFieldValue<DateTimeOffset>(7), deliveredAt)));
+                reader.GetString(5), reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), deliveredAt)));
         }
         return found;
     }
