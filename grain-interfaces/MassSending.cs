@@ -112,6 +112,22 @@ public static class LetterStates
     public static bool IsFailure(this LetterState state) => state is LetterState.Returned or LetterState.Failed;
 }
 
+/// <summary>Which part of the platform moves a letter of a batch. A clean letter is delivered by its lane in bulk, with
+/// no message grain of its own; a letter that needs a life of its own (the resend flow, print, a valør date) is its
+/// message grain's.</summary>
+[GenerateSerializer, Alias("dp.LetterLane")]
+public enum LetterLane
+{
+    /// <summary>Its message grain (key: messageUUID) moves it.</summary>
+    MessageGrain,
+    /// <summary>Pushed in bulk to an organisation's receiver system (modtagersystem), finished by its business receipt.</summary>
+    ReceiverSystem,
+    /// <summary>Appended in bulk to the registered citizen's Digital Post mailbox: delivered once it is there.</summary>
+    CitizenMailbox,
+    /// <summary>Appended in bulk to the NemSMS queue: sent once it is there.</summary>
+    NemSms,
+}
+
 /// <summary>Ties a message to the batch row it was made from.</summary>
 [GenerateSerializer, Immutable, Alias("dp.BatchRef")]
 public sealed record BatchRef(

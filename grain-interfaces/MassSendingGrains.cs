@@ -77,7 +77,8 @@ public interface ILettersGrain : IGrainWithIntegerKey
     [Alias("Find")] Task<BulkLetter?> Find(Guid messageUuid);
 }
 
-/// <summary>A letter of a batch that went out in bulk: delivered without a message grain of its own.</summary>
+/// <summary>A letter of a batch, as the letter store finds it by its message id; one that went out in bulk is delivered
+/// without a message grain of its own.</summary>
 [GenerateSerializer, Immutable, Alias("dp.BulkLetter")]
 public readonly record struct BulkLetter(
     [property: Id(0)] Guid BatchId,
@@ -87,8 +88,9 @@ public readonly record struct BulkLetter(
     /// <summary>The receiver system's key ("cvr/systemId") while the letter is in the bulk lane; null once its
     /// message grain has taken it over.</summary>
     [property: Id(4)] string? ReceiverSystemKey,
-    /// <summary>Stored as delivered: a positive receipt finished it.</summary>
-    [property: Id(5)] bool Delivered = false);
+    /// <summary>Stored as delivered: a positive receipt finished it, or the citizen's mailbox has it.</summary>
+    [property: Id(5)] bool Delivered = false,
+    [property: Id(6)] LetterLane Lane = LetterLane.ReceiverSystem);
 
 /// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>
 [Alias("dp.IBatchChunkGrain")]

@@ -62,6 +62,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly ReceiverSystemClient _receiverSystems;
     private readonly ResendFlowOptions _flow;
     private readonly IArchiveStore _archive;
+    private readonly ICitizenLaneStore _citizens;
     private readonly List<LetterStatusChanged> _toWebhook = [];
     /// <summary>Delivered letters of message grains not yet in their recipients' cases: their entries are made when they
     /// are archived. A letter delivered in the bulk lane is in its case by its own row in the letter store.</summary>
@@ -86,10 +87,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
         TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow,
-        ILetterStore store, IArchiveStore archive, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
+        ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
     {
-        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _receiverSystems, _log) =
-            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, receiverSystems, log);
+        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _citizens, _receiverSystems, _log) =
+            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, citizens, receiverSystems, log);
         _writer = new CoalescingWriter(() =>
         {
             _dirty = false;
@@ -346,10 +347,12 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         // Handed to its message grain while this dispatch looked it up (a receipt to an earlier push of it): that
         // grain owns it now, and a push in bulk would finish it behind the grain's back.
         outgoing.RemoveAll(o => !Sendable(o.Letter));
+        await DeliverToCitizens(outgoing, now);
         foreach (var o in outgoing.Where(o => o.Target is not null))
         {
             o.Letter.BulkSystem = _systemKeys.TryGetValue(o.Recipient.Id, out var key) ? key
                 : _systemKeys[o.Recipient.Id] = ReceiverSystemKey.Of(o.Recipient.Id, o.Target!.ReceiverSystemId!);
+            o.Letter.Lane = LetterLane.ReceiverSystem;
             o.Letter.State = LetterState.Queued;
             o.Letter.PushedAt = now;
             // Marked again: a flush during the awaits above may have stored this letter as it was then.
@@ -372,6 +375,30 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             try { await Submit(o); }
             finally { gate.Release(); }
         }));
+    }
+
+    /// <summary>Letters to citizens that their lanes take in bulk: appended to the citizens' mailboxes or the NemSMS
+    /// queue, then final, and stored with the rest. A crash in between leaves them pending, and the append they get
+    /// again changes nothing. Taken out of <paramref name="outgoing"/>.</summary>
+    private async Task DeliverToCitizens(List<Outgoing> outgoing, DateTimeOffset now)
+    {
+        var waitsForValoer = Header.Options.ValoerDate is { } valoer && valoer > now;
+        var lanes = outgoing.Where(o => o.Target is null)
+            .GroupBy(o => Lanes.ToCitizen(o.Letter.Channel!.Value, o.Letter.Kind, Header.Options.PerMessageDelivery, waitsForValoer))
+            .Where(lane => lane.Key != LetterLane.MessageGrain)
+            .ToList();
+        foreach (var lane in lanes)
+        {
+            await _citizens.Append(lane.Key, [.. lane.Select(o => new CitizenLetter(o.Letter.MessageUuid!.Value, o.Letter.RecipientId,
+                Header.SenderId, Archiving.Label(Header.Options.Label, o.Letter.Copy), now))]);
+            foreach (var letter in lane.Select(o => o.Letter))
+            {
+                (letter.Lane, letter.State, letter.PushedAt, letter.DeliveredAt) = (lane.Key, Lanes.Final(lane.Key), now, now);
+                _changed.Add(letter.Key);
+                AfterChange(new LetterStatusChanged(new BatchRef(BatchId, letter.Row, letter.Copy), letter.MessageUuid!.Value, letter.State, now));
+            }
+        }
+        outgoing.RemoveAll(o => o.Letter.Lane is LetterLane.CitizenMailbox or LetterLane.NemSms);
     }
 
     /// <summary>Still the batch's to send: never sent, or in the bulk lane with its push unknown. Not a letter its
@@ -445,7 +472,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             foreach (var o in push)
             {
                 if (!_awaiting.Remove(o.Letter.Key) || o.Letter.BulkSystem is null || o.Letter.State.IsFinal()) continue;
-                o.Letter.BulkSystem = null;
+                (o.Letter.BulkSystem, o.Letter.Lane) = (null, LetterLane.MessageGrain);
                 _changed.Add(o.Letter.Key);
             }
             await SaveLetters();
@@ -496,23 +523,9 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         await Task.CompletedTask;
     }
 
-    public Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy)
-    {
-        if (!_ledger.Letters.TryGetValue(LetterRecord.KeyOf(row, copy), out var letter) || letter.MessageUuid != messageUuid || letter.BulkSystem is null)
-            return Task.FromResult<MessageStatusView?>(null);
-        var system = ReceiverSystemKey.Parse(letter.BulkSystem).SystemId;
-        var pushedAt = letter.PushedAt ?? S.AcceptedAt;
-        var delivered = letter.State == LetterState.Delivered;
-        var attempt = new DeliveryAttempt(1, system, pushedAt, delivered ? AttemptOutcome.Positive : AttemptOutcome.Pending, letter.DeliveredAt);
-        List<MessageEvent> history =
-        [
-            new(pushedAt, MessageEventKind.Accepted, "accepted with its batch"),
-            new(pushedAt, MessageEventKind.Pushed, "attempt 1 pushed with its batch; awaiting the business receipt", system),
-            .. delivered ? [new MessageEvent(letter.DeliveredAt ?? pushedAt, MessageEventKind.ReceiptPositive, "delivered: positive business receipt", system)] : Array.Empty<MessageEvent>(),
-        ];
-        return Task.FromResult<MessageStatusView?>(new MessageStatusView(messageUuid, delivered ? MessageStatus.Delivered : MessageStatus.AwaitingReceipt,
-            letter.RecipientId, null, new DeliveryTarget(DeliveryTargetKind.ReceiverSystem, system), pushedAt, null, null, [attempt], history, null, null));
-    }
+    public Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy) =>
+        Task.FromResult(_ledger.Letters.TryGetValue(LetterRecord.KeyOf(row, copy), out var letter) && letter.MessageUuid == messageUuid
+            ? BulkLetterView.Of(letter, S.AcceptedAt) : null);
 
     public async Task BulkFailed(BulkLetter failed, BusinessReceipt receipt)
     {
@@ -529,7 +542,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (row is null) return;
         var (pushedAt, target) = _awaiting.Remove(letter.Key, out var awaited) ? awaited : (_time.GetUtcNow(), await RouteOf(letter));
         var recipient = (await Registry.Lookup([Query(row, letter.Kind, letter.RecipientId, letter.Copy)]))[0];
-        letter.BulkSystem = null;
+        (letter.BulkSystem, letter.Lane) = (null, LetterLane.MessageGrain);
         _changed.Add(letter.Key);
         await SaveLetters();
         // A positive receipt of an earlier push of it (by an activation that died) may have finished it in the store
@@ -537,7 +550,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         // took it out of the bulk lane, no bulk receipt can finish it any more.
         if (await _store.Find(letter.MessageUuid!.Value) is { Delivered: true, ReceiverSystemKey: { } system } done)
         {
-            letter.BulkSystem = system;
+            (letter.BulkSystem, letter.Lane) = (system, LetterLane.ReceiverSystem);
             await BulkDelivered([done], _time.GetUtcNow());
             return;
         }
@@ -648,8 +661,9 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (ToArchive(letter)) _toArchive.Enqueue((letter.Key, change.At, change.Attempts ?? []));
     }
 
-    /// <summary>Delivered through its message grain and not archived yet. A bulk-lane delivery is in its case already.</summary>
-    private static bool ToArchive(LetterRecord letter) => !letter.Archived && letter.BulkSystem is null &&
+    /// <summary>Delivered through its message grain and not archived yet. A bulk lane's delivery is in its case already,
+    /// by its own row in the letter store.</summary>
+    private static bool ToArchive(LetterRecord letter) => !letter.Archived && letter.Lane == LetterLane.MessageGrain &&
         letter.State is LetterState.Delivered or LetterState.DeliveredToVirk or LetterState.HandedToPostalService or LetterState.SentAsNemSms;
 
     private string CaseKeyOf(LetterRecord letter) => _caseKeys.Of(Header.SenderId, letter.Kind, letter.RecipientId);

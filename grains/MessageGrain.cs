@@ -43,6 +43,7 @@ public sealed class MessageGrain(
     ReceiverSystemClient receiverSystems,
     BulkReceipts bulkReceipts,
     ILetterStore letters,
+    ICitizenLaneStore citizens,
     ILogger<MessageGrain> log) : Grain, IMessageGrain
 {
     private readonly ResendFlowOptions _options = options.Value;
@@ -185,7 +186,7 @@ public sealed class MessageGrain(
                 [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText);
         // A letter delivered in bulk has its state in its batch's letter record, not here.
         DeactivateOnIdle();
-        return await letters.Find(Uuid) is { ReceiverSystemKey: not null } bulk
+        return await letters.Find(Uuid) is { Lane: not LetterLane.MessageGrain } bulk
             ? await GrainFactory.GetGrain<IMergeBatchGrain>(bulk.BatchId).BulkView(Uuid, bulk.Row, bulk.Copy)
             : null;
     }
@@ -253,6 +254,9 @@ public sealed class MessageGrain(
         S.NextActionAt = null;
     }
 
+    private CitizenLetter CitizenLetterOf(DateTimeOffset now) =>
+        new(Uuid, RecipientId, S.Message!.Header.Sender.SenderId, S.Message.Header.Label, now);
+
     /// <summary>Citizens' Digital Post goes to their mailbox at once; physical post goes to the print queue; NemSMS
     /// is sent as such. None of these runs a resend flow.</summary>
     private async Task DeliverOutsideReceiverSystems(DateTimeOffset now)
@@ -267,11 +271,13 @@ public sealed class MessageGrain(
                 Record(MessageEventKind.SentToPrint, "sent to the remote-print provider (physical post)");
                 break;
             case DeliveryChannel.NemSms:
+                await citizens.Append(LetterLane.NemSms, [CitizenLetterOf(now)]);
                 S.Target = DeliveryTarget.NemSms;
                 S.Status = MessageStatus.SentAsNemSms;
                 Record(MessageEventKind.SentAsNemSms, "sent as NemSMS");
                 break;
             default:
+                await citizens.Append(LetterLane.CitizenMailbox, [CitizenLetterOf(now)]);
                 S.Target = DeliveryTarget.CitizenMailbox;
                 S.Status = MessageStatus.Delivered;
                 Record(MessageEventKind.DeliveredToMailbox, "delivered to the recipient's Digital Post mailbox");

@@ -109,18 +109,25 @@ var benchListen = new Option<string>("--listen") { Description = "Where the simu
 var pushSize = new Option<int>("--push-size") { Description = "Messages per push the simulated receiver systems take (registered as their maxMessagesPerPush).", DefaultValueFactory = _ => 500 };
 var baseline = new Option<int>("--baseline") { Description = "Also run a batch of this many recipients delivered the straightforward way (a message grain per letter), in the same run. 0: none.", DefaultValueFactory = _ => 0 };
 var postgres = new Option<string?>("--postgres") { Description = "The silo's PostgreSQL connection string: also measure the COPY floor of as many rows there." };
+var mix = new Option<string>("--mix")
+{
+    Description = "Who the batch goes to, in percent: citizens (registered: their mailbox), exempt (physical post), nemsms (subscribers), organisations (receiver systems); or default, citizens, organisations.",
+    DefaultValueFactory = _ => "default",
+};
+var compareLanes = new Option<bool>("--compare-lanes") { Description = "Also run a batch to organisations only and one to citizens only, of the same size, in the same run." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
-    platform, apiKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres,
+    platform, apiKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
-        parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres)),
+        parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres),
+        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes)),
         console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
-    return report.Bulk.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
+    return report.Batch.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
 });
 
 var day = new Option<TimeSpan>("--day") { Description = "How long a day of the resend flow lasts on the silo (its ResendFlow settings; Demo: 10 s).", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };

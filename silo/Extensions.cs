@@ -60,6 +60,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, PostgresLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, PostgresArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, PostgresWebhookOutbox>();
+            silo.Services.AddSingleton<ICitizenLaneStore, PostgresCitizenLaneStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -74,6 +75,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, MemoryArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, MemoryWebhookOutbox>();
+            silo.Services.AddSingleton<ICitizenLaneStore, MemoryCitizenLaneStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

@@ -87,9 +87,9 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         {
             var letters = Letters(batchId);
             lock (letters)
-                if (letters[key] is { State: LetterState.Delivered, BulkSystem: { } system, MessageUuid: { } uuid } l)
-                    found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, _labels.GetValueOrDefault(batchId, ""), system,
-                        l.PushedAt, l.DeliveredAt ?? time.GetUtcNow())));
+                if (letters[key] is { State: LetterState.Delivered or LetterState.SentAsNemSms, Lane: not LetterLane.MessageGrain, MessageUuid: { } uuid } l)
+                    found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, _labels.GetValueOrDefault(batchId, ""), l.Lane, l.State,
+                        l.BulkSystem, l.PushedAt, l.DeliveredAt ?? time.GetUtcNow())));
         }
         return Task.FromResult<IReadOnlyList<(RecipientKind, ArchivedLetter)>>(found);
     }
@@ -107,7 +107,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
                 if (letter.MessageUuid != uuid || letter.BulkSystem is null || letter.State != LetterState.Queued) continue;
                 letter.State = LetterState.Delivered;
                 letter.DeliveredAt = time.GetUtcNow();
-                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem, Delivered: true));
+                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem, Delivered: true, letter.Lane));
             }
         }
         return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
@@ -121,7 +121,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         {
             var letter = letters[at.Key];
             return Task.FromResult<BulkLetter?>(letter.MessageUuid == messageUuid
-                ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem, letter.State == LetterState.Delivered) : null);
+                ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem, letter.State == LetterState.Delivered, letter.Lane) : null);
         }
     }
 
@@ -143,7 +143,7 @@ public sealed class PostgresLetterStore : ILetterStore
         _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
     }
 
-    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key";
+    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key, lane";
 
     public async Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
@@ -171,6 +171,7 @@ public sealed class PostgresLetterStore : ILetterStore
                 PushedAt = reader.IsDBNull(15) ? null : reader.GetFieldValue<DateTimeOffset>(15),
                 DeliveredAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
                 Archived = reader.GetBoolean(17),
+                Lane = (LetterLane)reader.GetInt16(19),
             };
             letters[letter.Key] = letter;
         }
@@ -193,7 +194,7 @@ public sealed class PostgresLetterStore : ILetterStore
                 remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
                 recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
                 pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
-                case_key = excluded.case_key, changed_at = now()
+                case_key = excluded.case_key, lane = excluded.lane, changed_at = now()
             WHERE NOT letter.final OR excluded.final OR excluded.generation > letter.generation
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();
@@ -226,19 +227,21 @@ public sealed class PostgresLetterStore : ILetterStore
     public async Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey)
     {
         await using var command = _db.CreateCommand("""
-            SELECT l.kind, l.uuid, l.batch_id, l.row, l.copy, coalesce(b.label, ''), l.bulk_system, l.pushed_at, l.delivered_at
+            SELECT l.kind, l.uuid, l.batch_id, l.row, l.copy, coalesce(b.label, ''), l.bulk_system, l.pushed_at, l.delivered_at, l.lane, l.state
             FROM letter l LEFT JOIN letter_batch b ON b.batch_id = l.batch_id
-            WHERE l.case_key = $1 AND l.bulk_system IS NOT NULL AND l.state = $2
+            WHERE l.case_key = $1 AND l.lane <> $2 AND l.state = ANY($3)
             """);
         command.Parameters.AddWithValue(caseKey);
-        command.Parameters.AddWithValue((short)LetterState.Delivered);
+        command.Parameters.AddWithValue((short)LetterLane.MessageGrain);
+        command.Parameters.AddWithValue(new[] { (short)LetterState.Delivered, (short)LetterState.SentAsNemSms });
         var found = new List<(RecipientKind, ArchivedLetter)>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             var deliveredAt = reader.IsDBNull(8) ? _time.GetUtcNow() : reader.GetFieldValue<DateTimeOffset>(8);
             found.Add(((RecipientKind)reader.GetInt16(0), Archiving.BulkDelivered(reader.GetGuid(1), reader.GetGuid(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.GetString(5), reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), deliveredAt)));
+                reader.GetString(5), (LetterLane)reader.GetInt16(9), (LetterState)reader.GetInt16(10), reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), deliveredAt)));
         }
         return found;
     }
@@ -269,6 +272,7 @@ public sealed class PostgresLetterStore : ILetterStore
             await WriteNullable(copy, l.DeliveredAt, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync(l.Archived, NpgsqlDbType.Boolean);
             await copy.WriteAsync(caseKeyOf(l), NpgsqlDbType.Text);
+            await copy.WriteAsync((short)l.Lane, NpgsqlDbType.Smallint);
         }
         await copy.CompleteAsync();
     }
@@ -281,7 +285,7 @@ public sealed class PostgresLetterStore : ILetterStore
             UPDATE letter SET state = $2, final = true, delivered_at = $4, changed_at = now()
             FROM unnest($1::uuid[]) AS delivered(uuid)
             WHERE letter.uuid = delivered.uuid AND letter.bulk_system IS NOT NULL AND letter.state = $3
-            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system, letter.state
+            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system, letter.state, letter.lane
             """);
         command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
         command.Parameters.AddWithValue((short)LetterState.Delivered);
@@ -292,7 +296,7 @@ public sealed class PostgresLetterStore : ILetterStore
 
     public async Task<BulkLetter?> Find(Guid messageUuid)
     {
-        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state FROM letter WHERE uuid = $1");
+        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state, lane FROM letter WHERE uuid = $1");
         command.Parameters.AddWithValue(messageUuid);
         var found = await ReadLetters(command);
         return found.Count > 0 ? found[0] : null;
@@ -304,7 +308,7 @@ public sealed class PostgresLetterStore : ILetterStore
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             letters.Add(new BulkLetter(reader.GetGuid(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                (LetterState)reader.GetInt16(5) == LetterState.Delivered));
+                (LetterState)reader.GetInt16(5) == LetterState.Delivered, (LetterLane)reader.GetInt16(6)));
         return letters;
     }
 

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace DigitalPost.LoadGen.Batches;
 
 public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout,
-    int PushSize = 1, int Baseline = 0, string? Postgres = null);
+    int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false);
 
 /// <summary>One batch's figures: from upload to every letter's final state.</summary>
 public sealed record BatchRun(
@@ -29,11 +29,16 @@ public sealed record BatchRun(
     /// timeout.</summary>
     double? DrainedSeconds);
 
+/// <summary>Citizens' letters against organisations' in the same run: a batch of each alone, of the same size.</summary>
+public sealed record LaneComparison(BatchRun Organisations, BatchRun Citizens, double CitizensOverOrganisations);
+
 public sealed record BenchReport(
     int Organisations,
     string Profile,
     int PushSize,
-    BatchRun Bulk,
+    string Mix,
+    BatchRun Batch,
+    LaneComparison? Lanes,
     /// <summary>The same kind of batch delivered the straightforward way (a message grain per letter), in the same run.</summary>
     BatchRun? Straightforward,
     /// <summary>Bulk throughput over the straightforward design's.</summary>
@@ -42,8 +47,8 @@ public sealed record BenchReport(
     double? CopyFloorSeconds,
     double? TimesTheFloor);
 
-/// <summary><c>loadgen bench</c>: a synthetic batch of N company recipients spread over simulated receiver systems,
-/// from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
+/// <summary><c>loadgen bench</c>: a synthetic batch of N recipients in a chosen mix (registered citizens, exempt citizens,
+/// NemSMS subscribers, organisations spread over simulated receiver systems), from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
 /// the platform reports it to the sender's webhook; memory is the silo's, sampled from <c>/api/operations</c>.
 /// Optionally, in the same run: a smaller batch delivered the straightforward way, and the COPY floor.</summary>
 public static class Bench
@@ -69,22 +74,38 @@ public static class Bench
         await platform.LoadRegistry("companies", new MemoryStream(Encoding.UTF8.GetBytes(companies.ToString())), cancellationToken);
         await platform.SetWebhook(webhook.Url, cancellationToken);
 
-        var bulk = await RunBatch("bulk lane", settings.Recipients, perMessage: false);
-        var straightforward = settings.Baseline > 0 ? await RunBatch("message grain per letter", settings.Baseline, perMessage: true) : null;
-        double? floor = settings.Postgres is { } postgres ? await CopyFloor.Measure(postgres, settings.Recipients, console, cancellationToken) : null;
-        return new BenchReport(cvrs.Count, settings.Profile.ToString(), settings.PushSize, bulk, straightforward,
-            straightforward is null ? null : Math.Round(bulk.MessagesPerSecond / straightforward.MessagesPerSecond, 1),
-            floor, floor is { } f ? Math.Round(bulk.Seconds / f, 1) : null);
+        var mix = settings.Mix ?? BenchMix.Default;
+        var citizens = await LoadCitizens(platform, settings.Recipients, settings.CompareLanes ? [mix, BenchMix.CitizensOnly] : [mix], console, cancellationToken);
 
-        async Task<BatchRun> RunBatch(string design, int recipients, bool perMessage)
+        var batch = await RunBatch($"mixed batch ({mix})", settings.Recipients, mix, perMessage: false);
+        LaneComparison? lanes = null;
+        if (settings.CompareLanes)
         {
-            var id = $"bench-{run}-{(perMessage ? "grains" : "bulk")}";
+            var (byOrganisations, byCitizens) = (await RunBatch("organisations only", settings.Recipients, BenchMix.OrganisationsOnly, perMessage: false),
+                await RunBatch("citizens only", settings.Recipients, BenchMix.CitizensOnly, perMessage: false));
+            lanes = new LaneComparison(byOrganisations, byCitizens, Math.Round(byCitizens.MessagesPerSecond / byOrganisations.MessagesPerSecond, 2));
+        }
+        var straightforward = settings.Baseline > 0 ? await RunBatch("message grain per letter", settings.Baseline, mix, perMessage: true) : null;
+        double? floor = settings.Postgres is { } postgres ? await CopyFloor.Measure(postgres, settings.Recipients, console, cancellationToken) : null;
+        return new BenchReport(cvrs.Count, settings.Profile.ToString(), settings.PushSize, mix.ToString(), batch, lanes, straightforward,
+            straightforward is null ? null : Math.Round(batch.MessagesPerSecond / straightforward.MessagesPerSecond, 1),
+            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null);
+
+        async Task<BatchRun> RunBatch(string design, int recipients, BenchMix rowsMix, bool perMessage)
+        {
+            var id = $"bench-{run}-{(perMessage ? "grains" : "bulk")}-{rowsMix.GetHashCode():x8}";
             var csv = new MemoryStream();
             await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
             {
-                await writer.WriteLineAsync("cvr;navn;beloeb;forfaldsdato");
+                await writer.WriteLineAsync("cpr;cvr;navn;beloeb;forfaldsdato");
+                var next = new Dictionary<RecipientGroup, int>();
                 for (var row = 0; row < recipients; row++)
-                    await writer.WriteLineAsync($"{cvrs[row % cvrs.Count]};Virksomhed {row};{row % 9000 + 100},00;01-03-2027");
+                {
+                    var group = rowsMix.GroupOf(row);
+                    var nth = next[group] = next.GetValueOrDefault(group) + 1;
+                    var to = group == RecipientGroup.Organisation ? $";{cvrs[nth % cvrs.Count]}" : $"{citizens[group][nth % citizens[group].Count]};";
+                    await writer.WriteLineAsync($"{to};Modtager {row};{row % 9000 + 100},00;01-03-2027");
+                }
             }
             csv.Position = 0;
 
@@ -113,12 +134,41 @@ public static class Bench
             }
             await sampling.CancelAsync();
             var (workingSet, heap) = await peak;
-            var latencies = webhook.Events.Where(e => e.BatchId == accepted.BatchId && e.State is LetterState.Delivered or LetterState.DeliveredToVirk)
+            var latencies = webhook.Events.Where(e => e.BatchId == accepted.BatchId && e.State.IsFinal() && !e.State.IsFailure())
                 .Select(e => (e.At - final.AcceptedAt).TotalMilliseconds).Order().ToArray();
             return new BatchRun(design, recipients, Math.Round(uploaded.TotalSeconds, 3), Math.Round(elapsed.TotalSeconds, 3),
                 Math.Round(recipients / elapsed.TotalSeconds, 1), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
                 Math.Round(workingSet / 1048576.0, 1), Math.Round(heap / 1048576.0, 1), final.Counts, receivers.ReceiptsGivenUp, drained);
         }
+    }
+
+    /// <summary>Registers as many citizens of each group as the batches of the run address (registered, exempt with an
+    /// address, NemSMS subscribers); nobody is in two groups, and a batch's rows go round each group's list.</summary>
+    private static async Task<Dictionary<RecipientGroup, List<string>>> LoadCitizens(PlatformClient platform, int rows, IEnumerable<BenchMix> mixes,
+        IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var wanted = new Dictionary<RecipientGroup, int>
+        {
+            [RecipientGroup.Citizen] = mixes.Max(m => m.Citizens),
+            [RecipientGroup.Exempt] = mixes.Max(m => m.Exempt),
+            [RecipientGroup.NemSms] = mixes.Max(m => m.NemSms),
+        };
+        var numbers = SyntheticCprs.Take(wanted.Values.Sum(share => (int)Math.Ceiling(rows * share / 100.0))).GetEnumerator();
+        var citizens = wanted.ToDictionary(w => w.Key, w => Enumerable.Range(0, (int)Math.Ceiling(rows * w.Value / 100.0))
+            .Select(_ => numbers.MoveNext() ? numbers.Current : throw new InvalidOperationException("too few synthetic CPR numbers")).ToList());
+        if (citizens.Values.Sum(c => c.Count) == 0) return citizens;
+        console.MarkupLineInterpolated($"Registering {citizens.Values.Sum(c => c.Count)} citizens (registered, exempt, NemSMS subscribers)...");
+        var csv = new MemoryStream();
+        await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
+        {
+            await writer.WriteLineAsync("cpr;navn;status;nemsms;vaerger;adresse");
+            foreach (var (cpr, i) in citizens[RecipientGroup.Citizen].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Borger {i};tilmeldt;nej;;");
+            foreach (var (cpr, i) in citizens[RecipientGroup.Exempt].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Fritaget {i};fritaget;nej;;Benchvej {i}|1000 København K");
+            foreach (var (cpr, i) in citizens[RecipientGroup.NemSms].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Sms {i};tilmeldt;ja;;");
+        }
+        csv.Position = 0;
+        await platform.LoadRegistry("citizens", csv, cancellationToken);
+        return citizens;
     }
 
     public static string ToJson(BenchReport report) => JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true });

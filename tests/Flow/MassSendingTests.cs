@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using DigitalPost.Contracts;
+using DigitalPost.Infrastructure;
 using DigitalPost.Silo;
+using Microsoft.Extensions.DependencyInjection;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Tests.Support;
 using static DigitalPost.Tests.Support.Batches;
@@ -243,6 +245,51 @@ public abstract class MassSendingTests(PlatformFixture platform)
         using var pdf = await platform.Http.GetAsync($"/api/letters/{letters[0].MessageUuid}/document.pdf");
         pdf.EnsureSuccessStatusCode();
         Assert.StartsWith("%PDF", System.Text.Encoding.ASCII.GetString(await pdf.Content.ReadAsByteArrayAsync())[..4]);
+    }
+
+    [Fact]
+    public async Task Letters_to_registered_citizens_land_in_their_mailboxes_in_bulk_and_each_stays_addressable_and_archived()
+    {
+        var (a, b) = (NewAdultCpr(), NewAdultCpr());
+        await platform.LoadCitizens($"{a};Anna;tilmeldt;nej;;", $"{b};Bo;tilmeldt;ja;;");
+        var upload = await platform.Alpha.SubmitBatch(Options("Årsopgørelse"), $"cpr;navn;beloeb\n{a};Anna;1,00\n{b};Bo;2,00\n{a};Anna;3,00\n");
+        var done = await platform.Alpha.WaitFor(upload.Body!.BatchId, s => s.Phase == BatchPhase.Completed && s.ArchiveQueue == 0, "archived");
+
+        Assert.Equal(3, done.Counts.Delivered);
+        var letters = await platform.Alpha.Letters(upload.Body.BatchId);
+        var lanes = platform.Cluster.Silos[0].ServiceProvider.GetRequiredService<ICitizenLaneStore>();
+        Assert.Equal(letters.Where(l => l.Row != 2).Select(l => l.MessageUuid!.Value).Order(),
+            (await lanes.Of(LetterLane.CitizenMailbox, a)).Select(l => l.MessageUuid).Order());
+        var inBox = Assert.Single(await lanes.Of(LetterLane.CitizenMailbox, b));
+        Assert.Equal((letters[1].MessageUuid, "Årsopgørelse"), (inBox.MessageUuid, inBox.Title));
+        // Delivered by its lane, not by a message grain, yet its message answers for it: in the mailbox, no attempt.
+        var message = await platform.Status(letters[1].MessageUuid!.Value);
+        Assert.Equal((MessageStatus.Delivered, DeliveryTargetKind.CitizenMailbox), (message.Status, message.CurrentTarget!.Kind));
+        Assert.Empty(message.Attempts);
+        Assert.Contains(message.History, e => e.Kind == MessageEventKind.DeliveredToMailbox);
+        using var pdf = await platform.Http.GetAsync($"/api/letters/{letters[1].MessageUuid}/document.pdf");
+        pdf.EnsureSuccessStatusCode();
+        var archived = await platform.Alpha.GetFromJsonAsync<ArchiveCase>($"/api/archive/{a}", PlatformJson.Options);
+        Assert.Equal(2, archived!.Letters.Count(l => l.BatchId == upload.Body.BatchId && l.State == LetterState.Delivered));
+    }
+
+    [Fact]
+    public async Task A_nemsms_batch_puts_its_letters_in_the_nemsms_queue_in_bulk_once_even_when_sent_again()
+    {
+        var cpr = NewAdultCpr();
+        await platform.LoadCitizens($"{cpr};Sms;tilmeldt;ja;;");
+        var options = Options(channel: ChannelChoice.NemSms);
+        var upload = await platform.Alpha.SubmitBatch(options, $"cpr;navn;beloeb\n{cpr};Sms;1,00\n");
+        var again = await platform.Alpha.SubmitBatch(options, $"cpr;navn;beloeb\n{cpr};Sms;1,00\n");
+
+        var done = await platform.Alpha.WaitForCompletion(upload.Body!.BatchId);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.Equal(1, done.Counts.ToNemSms);
+        var letter = Assert.Single(await platform.Alpha.Letters(upload.Body.BatchId));
+        var lanes = platform.Cluster.Silos[0].ServiceProvider.GetRequiredService<ICitizenLaneStore>();
+        Assert.Equal(letter.MessageUuid, Assert.Single(await lanes.Of(LetterLane.NemSms, cpr)).MessageUuid);
+        Assert.Empty(await lanes.Of(LetterLane.CitizenMailbox, cpr));
+        Assert.Equal(MessageStatus.SentAsNemSms, (await platform.Status(letter.MessageUuid!.Value)).Status);
     }
 
     [Fact]

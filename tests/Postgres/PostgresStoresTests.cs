@@ -99,7 +99,7 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         LetterRecord Letter(int row, int copy = 0) => new()
         {
             Row = row, Copy = copy, Kind = RecipientKind.Cvr, RecipientId = "12345674", MessageUuid = BatchIds.Letter(batch, row, copy, 0),
-            State = LetterState.Queued, BulkSystem = "12345674/erp", PushedAt = pushedAt,
+            State = LetterState.Queued, BulkSystem = "12345674/erp", Lane = LetterLane.ReceiverSystem, PushedAt = pushedAt,
         };
         await store.Describe(batch, "Årsopgørelse");
         await store.Insert(batch, [Letter(1), Letter(1, copy: 1), Letter(2)], l => l.Row == 1 ? "case-1" : "case-2");
@@ -115,6 +115,53 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         Assert.Equal(("erp", AttemptOutcome.Positive, pushedAt), (receipt.ReceiverSystemId, receipt.Outcome, receipt.PushedAt));
         Assert.Equal(found[0].Letter.ArchivedAt, receipt.CompletedAt);
         Assert.Empty(await store.DeliveredInBulk("case-2"));
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task A_citizens_lane_keeps_each_letter_once_by_its_message_id_and_lists_a_citizens_letters_oldest_first(string kind)
+    {
+        await using var db = await Database();
+        ICitizenLaneStore lanes = kind == "memory" ? new MemoryCitizenLaneStore() : new PostgresCitizenLaneStore(db);
+        var at = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+        CitizenLetter Letter(string cpr, int minutes) => new(Guid.NewGuid(), cpr, "alfa", $"Brev {minutes}", at.AddMinutes(minutes));
+        var (first, second, other) = (Letter("0101701234", 5), Letter("0101701234", 1), Letter("0202702345", 0));
+
+        await lanes.Append(LetterLane.CitizenMailbox, [first, other]);
+        // A batch resuming after a crash appends what it had appended, with letters that are new.
+        await lanes.Append(LetterLane.CitizenMailbox, [first with { Title = "changed" }, second]);
+        await lanes.Append(LetterLane.NemSms, [Letter("0101701234", 9)]);
+
+        Assert.Equal([second, first], await lanes.Of(LetterLane.CitizenMailbox, "0101701234"));
+        Assert.Equal([other], await lanes.Of(LetterLane.CitizenMailbox, "0202702345"));
+        Assert.Equal("Brev 9", Assert.Single(await lanes.Of(LetterLane.NemSms, "0101701234")).Title);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => lanes.Append(LetterLane.ReceiverSystem, [other]));
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task A_letter_a_citizens_lane_delivered_is_in_its_recipients_case_by_its_own_row_and_a_message_grains_letter_is_not(string kind)
+    {
+        await using var db = await Database();
+        ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
+        var batch = Guid.NewGuid();
+        var at = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+        LetterRecord Letter(int row, LetterLane lane, LetterState state) => new()
+        {
+            Row = row, Kind = RecipientKind.Cpr, RecipientId = "0101701234", MessageUuid = BatchIds.Letter(batch, row, 0, 0),
+            State = state, Lane = lane, Channel = DeliveryChannel.DigitalPost, PushedAt = at, DeliveredAt = at,
+        };
+        await store.Describe(batch, "Brev");
+        await store.Insert(batch, [Letter(1, LetterLane.CitizenMailbox, LetterState.Delivered), Letter(2, LetterLane.NemSms, LetterState.SentAsNemSms),
+            Letter(3, LetterLane.MessageGrain, LetterState.Delivered)], _ => "case");
+
+        var found = (await store.DeliveredInBulk("case")).OrderBy(f => f.Letter.Row).ToList();
+        Assert.Equal([(1, LetterState.Delivered), (2, LetterState.SentAsNemSms)], found.Select(f => (f.Letter.Row, f.Letter.State)));
+        Assert.All(found, f => Assert.Empty(f.Letter.Receipts));
+        Assert.Equal(LetterLane.CitizenMailbox, (await store.Find(Letter(1, default, default).MessageUuid!.Value))!.Value.Lane);
+        Assert.Equal(LetterLane.CitizenMailbox, (await store.Load(batch))[LetterRecord.KeyOf(1, 0)].Lane);
     }
 
     /// <summary>The events as the webhook receives them: the push body made of the runs' stored JSON.</summary>

@@ -14,7 +14,7 @@ public sealed class ArchivingTests
         new(Guid.NewGuid(), Batch, row, 0, "Brev", LetterState.Delivered, at, [new DeliveryAttempt(1, "a", at, AttemptOutcome.Positive, at)]);
 
     private static (RecipientKind, ArchivedLetter) InBulk(int row, DateTimeOffset at) =>
-        (RecipientKind.Cvr, Archiving.BulkDelivered(Guid.NewGuid(), Batch, row, 0, "Brev", "12345674/erp", at.AddMinutes(-1), at));
+        (RecipientKind.Cvr, Archiving.BulkDelivered(Guid.NewGuid(), Batch, row, 0, "Brev", LetterLane.ReceiverSystem, LetterState.Delivered, "12345674/erp", at.AddMinutes(-1), at));
 
     [Fact]
     public void A_case_has_the_letters_of_both_oldest_first_and_was_created_with_its_first()
@@ -42,8 +42,19 @@ public sealed class ArchivingTests
     public void A_copy_is_labelled_as_a_copy_and_a_bulk_delivery_carries_its_push_and_positive_receipt()
     {
         Assert.Equal(("Brev", "Kopi: Brev"), (Archiving.Label("Brev", 0), Archiving.Label("Brev", 2)));
-        var letter = Archiving.BulkDelivered(Guid.NewGuid(), Batch, 4, 1, "Brev", "12345674/erp", Day0, Day0.AddSeconds(3));
+        var letter = Archiving.BulkDelivered(Guid.NewGuid(), Batch, 4, 1, "Brev", LetterLane.ReceiverSystem, LetterState.Delivered, "12345674/erp", Day0, Day0.AddSeconds(3));
         Assert.Equal(("Kopi: Brev", LetterState.Delivered, Day0.AddSeconds(3)), (letter.Label, letter.State, letter.ArchivedAt));
         Assert.Equal(new DeliveryAttempt(1, "erp", Day0, AttemptOutcome.Positive, Day0.AddSeconds(3)), Assert.Single(letter.Receipts));
+    }
+
+    [Theory]
+    [InlineData(LetterLane.CitizenMailbox, LetterState.Delivered)]
+    [InlineData(LetterLane.NemSms, LetterState.SentAsNemSms)]
+    public void A_letter_a_citizens_lane_delivered_is_archived_in_its_final_state_without_a_receiver_systems_attempt(LetterLane lane, LetterState state)
+    {
+        var letter = Archiving.BulkDelivered(Guid.NewGuid(), Batch, 4, 0, "Brev", lane, state, null, Day0, Day0);
+
+        Assert.Equal((state, Day0), (letter.State, letter.ArchivedAt));
+        Assert.Empty(letter.Receipts);
     }
 }

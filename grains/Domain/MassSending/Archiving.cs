@@ -9,12 +9,15 @@ public static class Archiving
 {
     public static string Label(string batchLabel, int copy) => copy == 0 ? batchLabel : $"Kopi: {batchLabel}";
 
-    /// <summary>A bulk-lane letter: one push to its receiver system and the positive receipt that finished it (a push
-    /// time not stored is taken as the receipt's).</summary>
+    /// <summary>A letter a bulk lane delivered. To a receiver system: one push and the positive receipt that finished it
+    /// (a push time not stored is taken as the receipt's). To a citizen's mailbox or the NemSMS queue: no attempt, it
+    /// was delivered when it was there.</summary>
     public static ArchivedLetter BulkDelivered(Guid messageUuid, Guid batchId, int row, int copy, string batchLabel,
-        string receiverSystemKey, DateTimeOffset? pushedAt, DateTimeOffset deliveredAt) =>
-        new(messageUuid, batchId, row, copy, Label(batchLabel, copy), LetterState.Delivered, deliveredAt,
-            [new DeliveryAttempt(1, ReceiverSystemKey.Parse(receiverSystemKey).SystemId, pushedAt ?? deliveredAt, AttemptOutcome.Positive, deliveredAt)]);
+        LetterLane lane, LetterState state, string? receiverSystemKey, DateTimeOffset? pushedAt, DateTimeOffset deliveredAt) =>
+        new(messageUuid, batchId, row, copy, Label(batchLabel, copy), state, deliveredAt,
+            lane == LetterLane.ReceiverSystem && receiverSystemKey is not null
+                ? [new DeliveryAttempt(1, ReceiverSystemKey.Parse(receiverSystemKey).SystemId, pushedAt ?? deliveredAt, AttemptOutcome.Positive, deliveredAt)]
+                : []);
 
     /// <summary>One case from the archive's letters and the bulk lane's, oldest first; null when neither has any.</summary>
     public static ArchiveCase? Case(ArchiveCase? archived, IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)> bulk)

@@ -27,6 +27,9 @@ public sealed class LetterRecord
     [Id(14)] public DateTimeOffset? DeliveredAt { get; set; }
     /// <summary>In its recipient's case in the sender's archive.</summary>
     [Id(15)] public bool Archived { get; set; }
+    /// <summary>What moves it: its message grain, or one of the bulk lanes (then <see cref="BulkSystem"/> names the
+    /// receiver system, or the letter is in a citizen's mailbox or the NemSMS queue).</summary>
+    [Id(16)] public LetterLane Lane { get; set; }
 
     public LetterRecord Clone() => (LetterRecord)MemberwiseClone();
 
@@ -103,6 +106,7 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
             l.MessageUuid = null;
             l.State = LetterState.Pending;
             l.Channel = null;
+            (l.Lane, l.BulkSystem) = (LetterLane.MessageGrain, null);
             l.ErrorCode = l.ErrorText = l.Remedy = null;
         }
         return reset;
