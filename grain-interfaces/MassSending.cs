@@ -126,6 +126,9 @@ public enum LetterLane
     CitizenMailbox,
     /// <summary>Appended in bulk to the NemSMS queue: sent once it is there.</summary>
     NemSms,
+    /// <summary>Appended in bulk to the remote-print queue (fjernprint); the print provider moves its row to printed
+    /// and handed to the postal service.</summary>
+    Print,
 }
 
 /// <summary>Ties a message to the batch row it was made from.</summary>

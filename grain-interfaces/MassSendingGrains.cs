@@ -64,6 +64,9 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
     /// <summary>A letter of the bulk lane that got a negative receipt: its message grain takes it over.</summary>
     [Alias("BulkFailed")] Task BulkFailed(BulkLetter letter, BusinessReceipt receipt);
+    /// <summary>Letters of the print lane that the print provider moved on (printed, handed to the postal service);
+    /// their rows in the letter store moved first. Repeats change nothing.</summary>
+    [Alias("PrintProgressed")] Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at);
 }
 
 /// <summary>The letters of all batches by message id, and the receipts of the bulk lane. A stateless worker on every
@@ -122,7 +125,9 @@ public interface IRecipientRegistryGrain : IGrainWithIntegerKey
 public sealed record PrintJob(
     [property: Id(0)] Guid MessageUuid,
     [property: Id(1)] IReadOnlyList<string> Address,
-    [property: Id(2)] int Documents);
+    [property: Id(2)] int Documents,
+    /// <summary>The batch letter it prints, when its batch's print lane queued it; null for a message grain's job.</summary>
+    [property: Id(3)] BatchRef? Letter = null);
 
 [GenerateSerializer, Immutable, Alias("dp.PrintQueueStatus")]
 public sealed record PrintQueueStatus(
@@ -136,6 +141,8 @@ public sealed record PrintQueueStatus(
 public interface IPrintQueueGrain : IGrainWithIntegerKey, IWakeUpTarget
 {
     [Alias("Enqueue")] Task Enqueue(PrintJob job);
+    /// <summary>A batch put jobs in the print queue itself (in bulk); the earliest is due at <paramref name="due"/>.</summary>
+    [Alias("Queued")] Task Queued(DateTimeOffset due);
     [Alias("GetStatus")] Task<PrintQueueStatus> GetStatus();
 }
 

@@ -63,6 +63,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly ResendFlowOptions _flow;
     private readonly IArchiveStore _archive;
     private readonly ICitizenLaneStore _citizens;
+    private readonly IPrintStore _print;
+    private readonly TimeSpan _printAfter;
     private readonly List<LetterStatusChanged> _toWebhook = [];
     /// <summary>Delivered letters of message grains not yet in their recipients' cases: their entries are made when they
     /// are archived. A letter delivered in the bulk lane is in its case by its own row in the letter store.</summary>
@@ -87,10 +89,12 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
         TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow,
-        ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
+        ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print, IOptions<PrintOptions> printOptions,
+        ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
     {
-        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _citizens, _receiverSystems, _log) =
-            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, citizens, receiverSystems, log);
+        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _citizens, _print, _receiverSystems, _log) =
+            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, citizens, print, receiverSystems, log);
+        _printAfter = printOptions.Value.PrintAfter;
         _writer = new CoalescingWriter(() =>
         {
             _dirty = false;
@@ -347,7 +351,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         // Handed to its message grain while this dispatch looked it up (a receipt to an earlier push of it): that
         // grain owns it now, and a push in bulk would finish it behind the grain's back.
         outgoing.RemoveAll(o => !Sendable(o.Letter));
-        await DeliverToCitizens(outgoing, now);
+        var printing = await EnterLanes(outgoing, now);
         foreach (var o in outgoing.Where(o => o.Target is not null))
         {
             o.Letter.BulkSystem = _systemKeys.TryGetValue(o.Recipient.Id, out var key) ? key
@@ -359,6 +363,8 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
             _changed.Add(o.Letter.Key);
         }
         await SaveLetters();
+        // Told once the letters are stored: it moves their rows on.
+        if (printing) await GrainFactory.GetGrain<IPrintQueueGrain>(0).Queued(now + _printAfter);
 
         foreach (var o in outgoing.Where(o => o.Target is not null))
         {
@@ -377,28 +383,60 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         }));
     }
 
-    /// <summary>Letters to citizens that their lanes take in bulk: appended to the citizens' mailboxes or the NemSMS
-    /// queue, then final, and stored with the rest. A crash in between leaves them pending, and the append they get
-    /// again changes nothing. Taken out of <paramref name="outgoing"/>.</summary>
-    private async Task DeliverToCitizens(List<Outgoing> outgoing, DateTimeOffset now)
+    /// <summary>Letters that their lanes take in bulk: appended to the citizens' mailboxes, the NemSMS queue or the print
+    /// queue, then stored in the state their lane gives them. A crash in between leaves them pending, and the append they
+    /// get again changes nothing. Taken out of <paramref name="outgoing"/>. True when some went to print.</summary>
+    private async Task<bool> EnterLanes(List<Outgoing> outgoing, DateTimeOffset now)
     {
         var waitsForValoer = Header.Options.ValoerDate is { } valoer && valoer > now;
         var lanes = outgoing.Where(o => o.Target is null)
-            .GroupBy(o => Lanes.ToCitizen(o.Letter.Channel!.Value, o.Letter.Kind, Header.Options.PerMessageDelivery, waitsForValoer))
+            .GroupBy(o => Lanes.Of(o.Letter.Channel!.Value, o.Letter.Kind, Header.Options.PerMessageDelivery, waitsForValoer))
             .Where(lane => lane.Key != LetterLane.MessageGrain)
             .ToList();
+        var entered = new List<(LetterRecord Letter, LetterRecord Next)>();
         foreach (var lane in lanes)
         {
-            await _citizens.Append(lane.Key, [.. lane.Select(o => new CitizenLetter(o.Letter.MessageUuid!.Value, o.Letter.RecipientId,
-                Header.SenderId, Archiving.Label(Header.Options.Label, o.Letter.Copy), now))]);
+            if (lane.Key == LetterLane.Print)
+                await _print.Enqueue([.. lane.Select(o => new QueuedPrint(new PrintJob(o.Letter.MessageUuid!.Value, o.Recipient.Address,
+                    1 + LetterFactory.Attachments(Header, o.Row).Count(), new BatchRef(BatchId, o.Letter.Row, o.Letter.Copy)),
+                    MessageStatus.SentToPrint, now + _printAfter))]);
+            else
+                await _citizens.Append(lane.Key, [.. lane.Select(o => new CitizenLetter(o.Letter.MessageUuid!.Value, o.Letter.RecipientId,
+                    Header.SenderId, Archiving.Label(Header.Options.Label, o.Letter.Copy), now))]);
             foreach (var letter in lane.Select(o => o.Letter))
             {
-                (letter.Lane, letter.State, letter.PushedAt, letter.DeliveredAt) = (lane.Key, Lanes.Final(lane.Key), now, now);
-                _changed.Add(letter.Key);
-                AfterChange(new LetterStatusChanged(new BatchRef(BatchId, letter.Row, letter.Copy), letter.MessageUuid!.Value, letter.State, now));
+                var next = letter.Clone();
+                (next.Lane, next.State, next.PushedAt) = (lane.Key, Lanes.Entered(lane.Key), now);
+                if (next.State.IsFinal()) next.DeliveredAt = now;
+                entered.Add((letter, next));
+                // Stored below as it is about to be; a flush meanwhile must not store it as it was.
+                _changed.Remove(letter.Key);
             }
         }
-        outgoing.RemoveAll(o => o.Letter.Lane is LetterLane.CitizenMailbox or LetterLane.NemSms);
+        if (entered.Count == 0) return false;
+        // Stored before the batch counts them: a letter counted is a letter whose row says so.
+        await SaveLetters([.. entered.Select(e => e.Next)]);
+        foreach (var (letter, next) in entered)
+        {
+            (letter.Lane, letter.State, letter.PushedAt, letter.DeliveredAt) = (next.Lane, next.State, next.PushedAt, next.DeliveredAt);
+            AfterChange(new LetterStatusChanged(new BatchRef(BatchId, letter.Row, letter.Copy), letter.MessageUuid!.Value, letter.State, now));
+        }
+        outgoing.RemoveAll(o => o.Letter.Lane is LetterLane.CitizenMailbox or LetterLane.NemSms or LetterLane.Print);
+        return lanes.Any(lane => lane.Key == LetterLane.Print);
+    }
+
+    /// <summary>Told by the print provider, which moved the letters' rows first: the ledger catches up.</summary>
+    public Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at)
+    {
+        foreach (var moved in letters)
+        {
+            var change = new LetterStatusChanged(new BatchRef(BatchId, moved.Row, moved.Copy), moved.MessageUuid, state, at);
+            if (!_ledger.Apply(change)) continue;
+            _lastHeard = _time.GetUtcNow();
+            _ledger.Letters[LetterRecord.KeyOf(moved.Row, moved.Copy)].DeliveredAt = at;
+            AfterChange(change);
+        }
+        return Task.CompletedTask;
     }
 
     /// <summary>Still the batch's to send: never sent, or in the bulk lane with its push unknown. Not a letter its
@@ -563,17 +601,19 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     /// <summary>Stores the letters changed since the last save, after any save under way: a later save must not be
     /// overtaken by an earlier one's older copies.</summary>
-    private Task SaveLetters() => _lastSave = SaveAfter(_lastSave);
+    private Task SaveLetters(IReadOnlyList<LetterRecord>? these = null) => _lastSave = SaveAfter(_lastSave, these);
 
     private Task _lastSave = Task.CompletedTask;
 
-    private async Task SaveAfter(Task previous)
+    /// <summary>Stores <paramref name="these"/> (copies of letters as they are about to be), or else the letters changed
+    /// since the last save.</summary>
+    private async Task SaveAfter(Task previous, IReadOnlyList<LetterRecord>? these)
     {
         try { await previous; }
         catch { /* that save's caller saw its failure; its letters are marked changed again */ }
-        if (_changed.Count == 0) return;
-        var letters = _changed.Select(k => _ledger.Letters[k].Clone()).ToList();
-        _changed.Clear();
+        if (these is null && _changed.Count == 0) return;
+        var letters = these?.ToList() ?? _changed.Select(k => _ledger.Letters[k].Clone()).ToList();
+        if (these is null) _changed.Clear();
         var fresh = letters.Where(l => _unsaved.Contains(l.Key)).ToList();
         try
         {
@@ -608,7 +648,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     {
         _reconcile = false;
         var missed = await CatchUpBulk();
-        var open = _ledger.Letters.Values.Where(l => l.MessageUuid is not null && l.BulkSystem is null && !l.State.IsFinal()).ToList();
+        var open = _ledger.Letters.Values.Where(l => l.MessageUuid is not null && l.Lane == LetterLane.MessageGrain && !l.State.IsFinal()).ToList();
         var orphans = new List<LetterRecord>();
         using var gate = new SemaphoreSlim(_options.DispatchConcurrency);
         await Task.WhenAll(open.Select(async letter =>
@@ -630,17 +670,22 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         if (missed > 0) _log.LogWarning("Batch {BatchId}: {Missed} open letters had changes it never heard of", BatchId, missed);
     }
 
-    /// <summary>Bulk-lane letters delivered in the letter store without the batch having heard of it.</summary>
+    /// <summary>Bulk-lane letters that moved in the letter store (a receipt, the print provider) without the batch having
+    /// heard of it.</summary>
     private async Task<int> CatchUpBulk()
     {
         var missed = 0;
         var stored = await _store.Load(BatchId);
-        foreach (var letter in _ledger.Letters.Values.Where(l => l.BulkSystem is not null && !l.State.IsFinal()).ToList())
-            if (stored.GetValueOrDefault(letter.Key) is { State: LetterState.Delivered, BulkSystem: { } system } done && done.MessageUuid == letter.MessageUuid)
-            {
-                await BulkDelivered([new BulkLetter(BatchId, letter.Row, letter.Copy, letter.MessageUuid!.Value, system)], done.DeliveredAt ?? _time.GetUtcNow());
-                missed++;
-            }
+        foreach (var letter in _ledger.Letters.Values.Where(l => l.Lane is LetterLane.ReceiverSystem or LetterLane.Print && !l.State.IsFinal()).ToList())
+        {
+            if (stored.GetValueOrDefault(letter.Key) is not { } row || row.MessageUuid != letter.MessageUuid || row.State == letter.State) continue;
+            var at = row.DeliveredAt ?? _time.GetUtcNow();
+            var moved = new BulkLetter(BatchId, letter.Row, letter.Copy, letter.MessageUuid!.Value, row.BulkSystem, Lane: letter.Lane);
+            if (row is { State: LetterState.Delivered, BulkSystem: not null }) await BulkDelivered([moved], at);
+            else if (row.State is LetterState.Printed or LetterState.HandedToPostalService) await PrintProgressed([moved], row.State, at);
+            else continue;
+            missed++;
+        }
         return missed;
     }
 

@@ -36,6 +36,11 @@ public interface ILetterStore
     /// <summary>The letter with this message id, if a batch made it; its receiver system key is set while it is in
     /// the bulk lane.</summary>
     Task<BulkLetter?> Find(Guid messageUuid);
+
+    /// <summary>Moves print-lane letters on to <paramref name="state"/> (printed, or handed to the postal service), only
+    /// from an earlier print step: a repeated or late step changes nothing. Returns the letters at that step or later
+    /// now; one not among them has no row in the print lane yet (its batch has not stored it).</summary>
+    Task<IReadOnlySet<Guid>> Progress(IReadOnlyList<Guid> messageUuids, LetterState state, DateTimeOffset at);
 }
 
 /// <summary>The embedded default: letters in memory, gone with the process like the rest of the embedded storage.</summary>
@@ -87,7 +92,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         {
             var letters = Letters(batchId);
             lock (letters)
-                if (letters[key] is { State: LetterState.Delivered or LetterState.SentAsNemSms, Lane: not LetterLane.MessageGrain, MessageUuid: { } uuid } l)
+                if (letters[key] is { State: LetterState.Delivered or LetterState.SentAsNemSms or LetterState.HandedToPostalService, Lane: not LetterLane.MessageGrain, MessageUuid: { } uuid } l)
                     found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, _labels.GetValueOrDefault(batchId, ""), l.Lane, l.State,
                         l.BulkSystem, l.PushedAt, l.DeliveredAt ?? time.GetUtcNow())));
         }
@@ -123,6 +128,23 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             return Task.FromResult<BulkLetter?>(letter.MessageUuid == messageUuid
                 ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem, letter.State == LetterState.Delivered, letter.Lane) : null);
         }
+    }
+
+    public Task<IReadOnlySet<Guid>> Progress(IReadOnlyList<Guid> messageUuids, LetterState state, DateTimeOffset at)
+    {
+        var there = new HashSet<Guid>();
+        foreach (var uuid in messageUuids)
+        {
+            if (!_byUuid.TryGetValue(uuid, out var where)) continue;
+            var letters = Letters(where.Batch);
+            lock (letters)
+            {
+                if (letters[where.Key] is not { Lane: LetterLane.Print } letter || letter.MessageUuid != uuid) continue;
+                if (LetterRows.PrintStepsBefore(state).Contains(letter.State)) (letter.State, letter.DeliveredAt) = (state, at);
+                if (!LetterRows.PrintStepsBefore(state).Contains(letter.State)) there.Add(uuid);
+            }
+        }
+        return Task.FromResult<IReadOnlySet<Guid>>(there);
     }
 
     private Dictionary<long, LetterRecord> Letters(Guid batchId) => _batches.GetOrAdd(batchId, _ => []);
@@ -195,7 +217,8 @@ public sealed class PostgresLetterStore : ILetterStore
                 recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
                 pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
                 case_key = excluded.case_key, lane = excluded.lane, changed_at = now()
-            WHERE NOT letter.final OR excluded.final OR excluded.generation > letter.generation
+            WHERE NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
+                OR excluded.final OR excluded.generation > letter.generation
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
@@ -233,7 +256,7 @@ public sealed class PostgresLetterStore : ILetterStore
             """);
         command.Parameters.AddWithValue(caseKey);
         command.Parameters.AddWithValue((short)LetterLane.MessageGrain);
-        command.Parameters.AddWithValue(new[] { (short)LetterState.Delivered, (short)LetterState.SentAsNemSms });
+        command.Parameters.AddWithValue(new[] { (short)LetterState.Delivered, (short)LetterState.SentAsNemSms, (short)LetterState.HandedToPostalService });
         var found = new List<(RecipientKind, ArchivedLetter)>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
@@ -312,6 +335,32 @@ public sealed class PostgresLetterStore : ILetterStore
         return letters;
     }
 
+    public async Task<IReadOnlySet<Guid>> Progress(IReadOnlyList<Guid> messageUuids, LetterState state, DateTimeOffset at)
+    {
+        // The second part reads the rows as they were before the update: those already at the step or later.
+        await using var command = _db.CreateCommand("""
+            WITH moved AS (
+                UPDATE letter SET state = $2, final = $3, delivered_at = $4, changed_at = now()
+                WHERE uuid = ANY($1) AND lane = $5 AND state = ANY($6)
+                RETURNING uuid)
+            SELECT uuid FROM moved
+            UNION ALL
+            SELECT uuid FROM letter WHERE uuid = ANY($1) AND lane = $5 AND NOT state = ANY($6) AND state NOT IN ($7, $8)
+            """);
+        command.Parameters.AddWithValue(messageUuids.ToArray());
+        command.Parameters.AddWithValue((short)state);
+        command.Parameters.AddWithValue(state.IsFinal());
+        command.Parameters.AddWithValue(at);
+        command.Parameters.AddWithValue((short)LetterLane.Print);
+        command.Parameters.AddWithValue(LetterRows.PrintStepsBefore(state).Select(s => (short)s).ToArray());
+        command.Parameters.AddWithValue((short)LetterState.Pending);
+        command.Parameters.AddWithValue((short)LetterState.Queued);
+        var there = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) there.Add(reader.GetGuid(0));
+        return there;
+    }
+
     private static Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type) =>
         value is null ? copy.WriteNullAsync() : copy.WriteAsync(value, type);
 }
@@ -319,8 +368,17 @@ public sealed class PostgresLetterStore : ILetterStore
 /// <summary>The store's one rule, shared by both implementations.</summary>
 public static class LetterRows
 {
-    /// <summary>Whether a letter's new state may replace the stored one: not when the stored one is final and the new
-    /// one is an older, unfinished view of the same generation.</summary>
+    /// <summary>Whether a letter's new state may replace the stored one: not when the stored one is final, or printed,
+    /// and the new one is an older, unfinished view of the same generation (the print provider moves print-lane rows
+    /// while their batch may still store its own view).</summary>
     public static bool Overwrites(LetterState stored, int storedGeneration, LetterState incoming, int incomingGeneration) =>
-        !stored.IsFinal() || incoming.IsFinal() || incomingGeneration > storedGeneration;
+        !stored.IsFinal() && !(stored == LetterState.Printed && incoming == LetterState.SentToPrint) || incoming.IsFinal() || incomingGeneration > storedGeneration;
+
+    /// <summary>The print steps a letter may be in for the print provider to move it on to <paramref name="next"/>.</summary>
+    public static IReadOnlyList<LetterState> PrintStepsBefore(LetterState next) => next switch
+    {
+        LetterState.Printed => [LetterState.SentToPrint],
+        LetterState.HandedToPostalService => [LetterState.SentToPrint, LetterState.Printed],
+        _ => throw new ArgumentOutOfRangeException(nameof(next), next, "not a print step"),
+    };
 }

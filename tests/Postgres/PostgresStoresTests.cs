@@ -164,6 +164,65 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         Assert.Equal(LetterLane.CitizenMailbox, (await store.Load(batch))[LetterRecord.KeyOf(1, 0)].Lane);
     }
 
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task The_print_queue_keeps_a_job_once_gives_the_due_ones_oldest_first_and_moves_each_step_once(string kind)
+    {
+        await using var db = await Database();
+        IPrintStore print = kind == "memory" ? new MemoryPrintStore() : new PostgresPrintStore(db);
+        var at = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+        QueuedPrint Job(int minutes, BatchRef? letter = null) =>
+            new(new PrintJob(Guid.NewGuid(), ["Strandvejen 1", "2900 Hellerup"], 2, letter), MessageStatus.SentToPrint, at.AddMinutes(minutes));
+        var (late, early, notYet) = (Job(5, new BatchRef(Guid.NewGuid(), 7, 1)), Job(1), Job(60));
+
+        await print.Enqueue([late, early, notYet]);
+        await print.Enqueue([early with { NextAt = at.AddDays(9) }]);
+
+        var due = await print.Due(at.AddMinutes(10), 10);
+        Assert.Equal([early.Job.MessageUuid, late.Job.MessageUuid], due.Select(j => j.Job.MessageUuid));
+        Assert.Equal(late.Job.Letter, due[1].Job.Letter);
+        Assert.Equal(["Strandvejen 1", "2900 Hellerup"], due[1].Job.Address);
+        await print.Advance([early.Job.MessageUuid, late.Job.MessageUuid], at.AddHours(6), []);
+        // A repeated step moves nothing again: the job waits for the postal service from the first one.
+        await print.Advance([early.Job.MessageUuid], at.AddHours(9), []);
+        Assert.Equal((1, 2, at.AddMinutes(60)), await print.Counts());
+        Assert.All(await print.Due(at.AddHours(7), 10), j => Assert.True(j.Status == MessageStatus.Printed || j.Job.MessageUuid == notYet.Job.MessageUuid));
+
+        await print.Advance([], at.AddHours(12), [early.Job.MessageUuid, late.Job.MessageUuid]);
+        Assert.Equal((1, 0, at.AddMinutes(60)), await print.Counts());
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task A_print_lane_letter_moves_only_forward_and_a_letter_its_batch_has_not_stored_is_not_moved(string kind)
+    {
+        await using var db = await Database();
+        ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
+        var batch = Guid.NewGuid();
+        var at = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+        LetterRecord Letter(int row) => new()
+        {
+            Row = row, Kind = RecipientKind.Cpr, RecipientId = "0101701234", MessageUuid = BatchIds.Letter(batch, row, 0, 0),
+            State = LetterState.SentToPrint, Lane = LetterLane.Print, Channel = DeliveryChannel.PhysicalPost, PushedAt = at,
+        };
+        await store.Insert(batch, [Letter(1), Letter(2)], _ => "case");
+        var (one, two, unstored) = (Letter(1).MessageUuid!.Value, Letter(2).MessageUuid!.Value, Letter(3).MessageUuid!.Value);
+
+        Assert.Equal([one, two], (await store.Progress([one, two, unstored], LetterState.Printed, at.AddHours(2))).Order());
+        // The batch stores its older view of a letter the print provider moved meanwhile: the row stays printed.
+        await store.Save(batch, [Letter(1)], _ => "case");
+        Assert.Equal([one], await store.Progress([one], LetterState.HandedToPostalService, at.AddHours(6)));
+        // Late and repeated steps change nothing, yet the letter is reported as there.
+        Assert.Equal([one], await store.Progress([one], LetterState.Printed, at.AddHours(9)));
+
+        var rows = await store.Load(batch);
+        Assert.Equal((LetterState.HandedToPostalService, at.AddHours(6)), (rows[LetterRecord.KeyOf(1, 0)].State, rows[LetterRecord.KeyOf(1, 0)].DeliveredAt));
+        Assert.Equal(LetterState.Printed, rows[LetterRecord.KeyOf(2, 0)].State);
+        Assert.Equal([LetterState.HandedToPostalService], (await store.DeliveredInBulk("case")).Select(f => f.Letter.State));
+    }
+
     /// <summary>The events as the webhook receives them: the push body made of the runs' stored JSON.</summary>
     private static List<string> EventIds(IReadOnlyList<QueuedRun> runs) =>
         [.. JsonDocument.Parse(WebhookJson.Body(runs)).RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("eventId").GetString()!)];

@@ -1,5 +1,6 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain.MassSending;
+using DigitalPost.Infrastructure;
 
 namespace DigitalPost.Tests.Unit;
 
@@ -8,24 +9,47 @@ public sealed class LanesTests
     [Theory]
     [InlineData(DeliveryChannel.DigitalPost, RecipientKind.Cpr, false, false, LetterLane.CitizenMailbox)]
     [InlineData(DeliveryChannel.NemSms, RecipientKind.Cpr, false, false, LetterLane.NemSms)]
-    // Print has a life of its own (printed, handed to the postal service): its message grain follows it.
-    [InlineData(DeliveryChannel.PhysicalPost, RecipientKind.Cpr, false, false, LetterLane.MessageGrain)]
-    // Organisations' letters go in bulk only where routing finds a receiver system, which this rule cannot know.
+    [InlineData(DeliveryChannel.PhysicalPost, RecipientKind.Cpr, false, false, LetterLane.Print)]
+    [InlineData(DeliveryChannel.PhysicalPost, RecipientKind.Cvr, false, false, LetterLane.Print)]
+    // Organisations' Digital Post goes in bulk only where routing finds a receiver system, which this rule cannot know.
     [InlineData(DeliveryChannel.DigitalPost, RecipientKind.Cvr, false, false, LetterLane.MessageGrain)]
     [InlineData(DeliveryChannel.DigitalPost, RecipientKind.Cpr, true, false, LetterLane.MessageGrain)]
+    [InlineData(DeliveryChannel.PhysicalPost, RecipientKind.Cpr, true, false, LetterLane.MessageGrain)]
     [InlineData(DeliveryChannel.DigitalPost, RecipientKind.Cpr, false, true, LetterLane.MessageGrain)]
     [InlineData(DeliveryChannel.NemSms, RecipientKind.Cpr, false, true, LetterLane.MessageGrain)]
-    public void A_citizens_letter_goes_in_bulk_unless_it_needs_a_life_of_its_own(DeliveryChannel channel, RecipientKind kind, bool perMessage, bool waitsForValoer, LetterLane expected)
+    public void A_letter_goes_in_bulk_unless_it_needs_a_life_of_its_own(DeliveryChannel channel, RecipientKind kind, bool perMessage, bool waitsForValoer, LetterLane expected)
     {
-        Assert.Equal(expected, Lanes.ToCitizen(channel, kind, perMessage, waitsForValoer));
+        Assert.Equal(expected, Lanes.Of(channel, kind, perMessage, waitsForValoer));
     }
 
     [Fact]
-    public void A_citizens_lane_finishes_a_letter_as_delivered_or_sent_as_nemsms()
+    public void A_lane_takes_a_letter_to_delivered_sent_as_nemsms_or_sent_to_print()
     {
-        Assert.Equal(LetterState.Delivered, Lanes.Final(LetterLane.CitizenMailbox));
-        Assert.Equal(LetterState.SentAsNemSms, Lanes.Final(LetterLane.NemSms));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Lanes.Final(LetterLane.ReceiverSystem));
+        Assert.Equal(LetterState.Delivered, Lanes.Entered(LetterLane.CitizenMailbox));
+        Assert.Equal(LetterState.SentAsNemSms, Lanes.Entered(LetterLane.NemSms));
+        Assert.Equal(LetterState.SentToPrint, Lanes.Entered(LetterLane.Print));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Lanes.Entered(LetterLane.ReceiverSystem));
+    }
+
+    [Theory]
+    // The print provider moves a print-lane row while its batch may still store its own, older view of it.
+    [InlineData(LetterState.Printed, LetterState.SentToPrint, 0, false)]
+    [InlineData(LetterState.SentToPrint, LetterState.Printed, 0, true)]
+    [InlineData(LetterState.HandedToPostalService, LetterState.Printed, 0, false)]
+    [InlineData(LetterState.Delivered, LetterState.Queued, 0, false)]
+    [InlineData(LetterState.Queued, LetterState.Failing, 0, true)]
+    // A retry's new generation replaces whatever the last one ended in.
+    [InlineData(LetterState.Returned, LetterState.Pending, 1, true)]
+    public void A_stored_letter_is_replaced_only_by_a_view_that_is_not_older(LetterState stored, LetterState incoming, int newerGenerations, bool overwrites)
+    {
+        Assert.Equal(overwrites, LetterRows.Overwrites(stored, 0, incoming, newerGenerations));
+    }
+
+    [Fact]
+    public void The_print_provider_moves_a_letter_only_on_from_an_earlier_print_step()
+    {
+        Assert.Equal([LetterState.SentToPrint], LetterRows.PrintStepsBefore(LetterState.Printed));
+        Assert.Equal([LetterState.SentToPrint, LetterState.Printed], LetterRows.PrintStepsBefore(LetterState.HandedToPostalService));
     }
 
     [Fact]
@@ -41,5 +65,18 @@ public sealed class LanesTests
         Assert.Equal([MessageEventKind.Accepted, MessageEventKind.DeliveredToMailbox], view.History.Select(e => e.Kind));
         letter.Lane = LetterLane.MessageGrain;
         Assert.Null(BulkLetterView.Of(letter, at));
+    }
+
+    [Fact]
+    public void A_print_lane_letter_shows_each_print_step_it_has_reached()
+    {
+        var at = new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
+        var letter = new LetterRecord { MessageUuid = Guid.NewGuid(), RecipientId = "0101801234", State = LetterState.SentToPrint, Lane = LetterLane.Print, PushedAt = at };
+
+        Assert.Equal([MessageEventKind.Accepted, MessageEventKind.SentToPrint], BulkLetterView.Of(letter, at)!.History.Select(e => e.Kind));
+        (letter.State, letter.DeliveredAt) = (LetterState.HandedToPostalService, at.AddHours(6));
+        var view = BulkLetterView.Of(letter, at)!;
+        Assert.Equal((MessageStatus.HandedToPostalService, DeliveryTargetKind.RemotePrint), (view.Status, view.CurrentTarget!.Kind));
+        Assert.Equal((MessageEventKind.HandedToPostalService, at.AddHours(6)), (view.History[^1].Kind, view.History[^1].At));
     }
 }

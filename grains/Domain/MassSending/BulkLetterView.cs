@@ -33,6 +33,18 @@ public static class BulkLetterView
             case LetterLane.NemSms:
                 return new MessageStatusView(uuid, MessageStatus.SentAsNemSms, letter.RecipientId, null, DeliveryTarget.NemSms, at, null, null, [],
                     [accepted, new(letter.DeliveredAt ?? at, MessageEventKind.SentAsNemSms, "sent as NemSMS with its batch")], null, null);
+            case LetterLane.Print:
+                var status = letter.State switch
+                {
+                    LetterState.Printed => MessageStatus.Printed,
+                    LetterState.HandedToPostalService => MessageStatus.HandedToPostalService,
+                    _ => MessageStatus.SentToPrint,
+                };
+                List<MessageEvent> steps = [accepted, new(at, MessageEventKind.SentToPrint, "sent to the remote-print provider (physical post) with its batch")];
+                // The row keeps the time of its last print step only.
+                if (status == MessageStatus.Printed) steps.Add(new(letter.DeliveredAt ?? at, MessageEventKind.Printed, "printed"));
+                if (status == MessageStatus.HandedToPostalService) steps.Add(new(letter.DeliveredAt ?? at, MessageEventKind.HandedToPostalService, "printed and handed to the postal service"));
+                return new MessageStatusView(uuid, status, letter.RecipientId, null, DeliveryTarget.RemotePrint, at, null, null, [], steps, null, null);
             default:
                 return null;
         }
