@@ -50,7 +50,7 @@ foreach (var (id, version, folder, projects) in packages.Values)
     {
         null => $"no .nuspec in {folder}",
         { Expression: { } expression } => Spdx.Allows(expression, allow.Licences) ? null : $"{expression} is not allowed",
-        { Source: { } source } => allow.Packages.Contains((id, source)) ? null
+        { Source: { } source } => allow.Packages.Contains((id, version, source)) ? null
             : $"declares no licence expression, only {source}: read it, and list the package in {AllowListFile} if it is permissive",
         _ => "declares no licence",
     };
@@ -84,35 +84,37 @@ static (string? Expression, string? Source)? Declared(string folder)
 }
 
 /// <summary>.ci/licences-allowed.txt: one SPDX licence identifier a line (with its exception, if any: <c>X WITH Y</c>),
-/// or <c>package ID SOURCE</c> for a package
-/// whose .nuspec gives no expression, SOURCE being what it gives instead (its licenseUrl, or <c>file NAME</c>).
-/// A package entry names the source, so a package that later points elsewhere is checked again.</summary>
-sealed record AllowList(HashSet<string> Licences, HashSet<(string Id, string Source)> Packages)
+/// or <c>package ID VERSION SOURCE</c> for a package whose .nuspec gives no expression, SOURCE being what it gives
+/// instead (its licenseUrl, or <c>file NAME</c>). Such a licence was read by hand for that version only: another
+/// version may ship another text under the same name, so it is checked again.</summary>
+sealed record AllowList(HashSet<string> Licences, HashSet<(string Id, string Version, string Source)> Packages)
 {
     public static AllowList Read(string path)
     {
         var licences = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var packages = new HashSet<(string, string)>(new PackageComparer());
+        var packages = new HashSet<(string, string, string)>(new PackageComparer());
         foreach (var raw in File.ReadLines(path))
         {
             var line = (raw.IndexOf('#') is var hash and >= 0 ? raw[..hash] : raw).Trim();
             if (line.Length == 0) continue;
             var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (words[0] != "package") licences.Add(string.Join(' ', words));
-            else if (words.Length >= 3) packages.Add((words[1], string.Join(' ', words[2..])));
-            else throw new FormatException($"{path}: '{raw}' is not 'package ID SOURCE'");
+            else if (words.Length >= 4) packages.Add((words[1], words[2], string.Join(' ', words[3..])));
+            else throw new FormatException($"{path}: '{raw}' is not 'package ID VERSION SOURCE'");
         }
         return new AllowList(licences, packages);
     }
 
-    // Package ids are case-insensitive on NuGet; the licence's source is compared exactly.
-    private sealed class PackageComparer : IEqualityComparer<(string Id, string Source)>
+    // Package ids and versions are case-insensitive on NuGet; the licence's source is compared exactly.
+    private sealed class PackageComparer : IEqualityComparer<(string Id, string Version, string Source)>
     {
-        public bool Equals((string Id, string Source) x, (string Id, string Source) y) =>
-            StringComparer.OrdinalIgnoreCase.Equals(x.Id, y.Id) && x.Source == y.Source;
+        private static readonly StringComparer Name = StringComparer.OrdinalIgnoreCase;
 
-        public int GetHashCode((string Id, string Source) p) =>
-            HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(p.Id), p.Source);
+        public bool Equals((string Id, string Version, string Source) x, (string Id, string Version, string Source) y) =>
+            Name.Equals(x.Id, y.Id) && Name.Equals(x.Version, y.Version) && x.Source == y.Source;
+
+        public int GetHashCode((string Id, string Version, string Source) p) =>
+            HashCode.Combine(Name.GetHashCode(p.Id), Name.GetHashCode(p.Version), p.Source);
     }
 }
 
