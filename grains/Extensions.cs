@@ -20,7 +20,6 @@ public static class GrainsExtensions
         services.AddOptions<MassSendingOptions>().Bind(configuration.GetSection(MassSendingOptions.Section));
         services.AddOptions<PrintOptions>().Bind(configuration.GetSection(PrintOptions.Section));
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.Section));
-        services.AddOptions<LetterOptions>().Bind(configuration.GetSection(LetterOptions.Section));
         services.AddSingleton<LetterRendering>();
         services.AddHttpClient(nameof(Grains.SenderGrain));
         services.TryAddSingleton(TimeProvider.System);

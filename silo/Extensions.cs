@@ -103,7 +103,6 @@ public static class SiloExtensions
         services.AddOptions<ResendFlowOptions>().Bind(configuration.GetSection(ResendFlowOptions.Section));
         services.AddOptions<MassSendingOptions>().Bind(configuration.GetSection(MassSendingOptions.Section));
         services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section));
-        services.AddOptions<LetterOptions>().Bind(configuration.GetSection(LetterOptions.Section));
         services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         services.TryAddSingleton<WakeUps>();

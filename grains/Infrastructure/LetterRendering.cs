@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using DigitalPost.Contracts;
 using DigitalPost.Domain.Letters;
 using DigitalPost.Domain.MassSending;
-using Microsoft.Extensions.Options;
-using PdfSharp;
 
 namespace DigitalPost.Infrastructure;
 
@@ -16,13 +14,7 @@ public sealed class LetterRendering
     private readonly PdfLetterRenderer _pdf = new();
     private readonly ConcurrentDictionary<string, LetterTemplate> _templates = new();
 
-    public LetterRendering(TimeProvider time, IOptions<LetterOptions> options)
-    {
-        _time = time;
-        // PDFsharp 6.5 is licensed AGPL-3.0 or commercially and renders nothing until told which applies.
-        if (string.IsNullOrWhiteSpace(options.Value.PdfSharpLicenseKey)) PdfSharpLicense.SetAgplLicense();
-        else PdfSharpLicense.LoadLicense(options.Value.PdfSharpLicenseKey);
-    }
+    public LetterRendering(TimeProvider time) => _time = time;
 
     public byte[] Render(BatchHeader batch, BatchRow row, RecipientInfo? recipient)
     {

@@ -93,11 +93,3 @@ public sealed class WebhookOptions
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
     public TimeSpan MaxRetry { get; set; } = TimeSpan.FromMinutes(10);
 }
-
-public sealed class LetterOptions
-{
-    public const string Section = "Letters";
-
-    /// <summary>A commercial PDFsharp licence key. Empty: PDFsharp is used under the AGPL-3.0.</summary>
-    public string? PdfSharpLicenseKey { get; set; }
-}

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DigitalPost.Domain.Letters;
-using PdfSharp;
 
 namespace DigitalPost.LoadGen.Batches;
 
@@ -12,7 +11,6 @@ public static class RenderBench
 {
     public static RenderReport Run(int letters, int threads, string template)
     {
-        PdfSharpLicense.SetAgplLicense();
         var parsed = LetterTemplate.Parse(template);
         var renderer = new PdfLetterRenderer();
         LetterContent Letter(int i) => new("Opkrævning af ejendomsskat 2027", "Demo Kommune", [$"Modtager {i}", "Rådhuspladsen 1", "1550 København V"],

@@ -31,7 +31,7 @@ public class PlatformFixture : IAsyncLifetime
     private static int _nextCvr = 1_000_000;
 
     public FakeTimeProvider Time { get; } = new(Start);
-    public SmtpSink Smtp { get; } = new();
+    public SmtpSink Smtp { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public IClusterClient Client => Cluster.Client;
     public HttpClient Http { get; private set; } = null!;
@@ -85,6 +85,7 @@ public class PlatformFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Smtp = await SmtpSink.Start();
         _configuration = Configuration(await PrepareStorage());
         Flow = _configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
         await StartCluster();

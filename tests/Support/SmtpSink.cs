@@ -1,8 +1,12 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using MimeKit;
+using SmtpServer;
+using SmtpServer.Mail;
+using SmtpServer.Net;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
 
 namespace DigitalPost.Tests.Support;
 
@@ -12,101 +16,70 @@ public sealed record ReceivedEmail(IReadOnlyList<string> Recipients, MimeMessage
     public string Body => Message.TextBody ?? "";
 }
 
-/// <summary>A small SMTP server on loopback (RFC 5321: HELO/EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) that keeps
-/// what it receives. The SmtpServer package is not on this project's package feed, so the tests carry their own.
-/// While <see cref="Refusing"/> it answers 421 to every connection, as a server that is down for maintenance.</summary>
+/// <summary>An SMTP server on loopback (the SmtpServer package) that keeps what it receives, with the envelope's
+/// recipients. While <see cref="Refusing"/> it answers every message 421, as a server that is down for maintenance:
+/// a temporary failure, which the platform must retry.</summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly Store _store = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentQueue<ReceivedEmail> _received = new();
-    private readonly Task _accepting;
+    private Task _running = Task.CompletedTask;
 
-    public SmtpSink()
+    private SmtpSink() { }
+
+    /// <summary>Starts a server on a free loopback port.</summary>
+    public static async Task<SmtpSink> Start()
     {
-        _listener.Start();
-        _accepting = Accept();
+        var sink = new SmtpSink();
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listeners = new EndpointListenerFactory();
+        listeners.EndpointStarted += (_, e) => listening.TrySetResult(((IPEndPoint)e.LocalEndPoint).Port);
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(listeners);
+        services.Add(sink._store);
+        var options = new SmtpServerOptionsBuilder()
+            .ServerName("localhost")
+            .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, 0)))
+            .Build();
+        sink._running = new SmtpServer.SmtpServer(options, services).StartAsync(sink._stop.Token);
+        // Port 0 lets the system choose, so parallel test runs never collide; the port is known once it listens.
+        sink.Port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        return sink;
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port { get; private set; }
 
-    public bool Refusing { get; set; }
-
-    public IReadOnlyCollection<ReceivedEmail> Received => _received;
+    public bool Refusing
+    {
+        get => _store.Refusing;
+        set => _store.Refusing = value;
+    }
 
     public IReadOnlyList<ReceivedEmail> To(string address) =>
-        [.. _received.Where(e => e.Recipients.Contains(address, StringComparer.OrdinalIgnoreCase))];
-
-    private async Task Accept()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (OperationCanceledException) { return; }
-            _ = Serve(client);
-        }
-    }
-
-    private async Task Serve(TcpClient client)
-    {
-        using var _ = client;
-        var stream = client.GetStream();
-        var reader = new StreamReader(stream, Encoding.Latin1);
-        var writer = new StreamWriter(stream, Encoding.ASCII) { NewLine = "\r\n", AutoFlush = true };
-        try
-        {
-            if (Refusing)
-            {
-                await writer.WriteLineAsync("421 sink.local service not available");
-                return;
-            }
-            await writer.WriteLineAsync("220 sink.local ESMTP");
-            var recipients = new List<string>();
-            while (await reader.ReadLineAsync(_stop.Token) is { } line)
-            {
-                var verb = line.Split(' ', 2)[0].ToUpperInvariant();
-                switch (verb)
-                {
-                    case "EHLO" or "HELO":
-                        await writer.WriteLineAsync("250 sink.local");
-                        break;
-                    case "MAIL":
-                        recipients.Clear();
-                        await writer.WriteLineAsync("250 OK");
-                        break;
-                    case "RCPT":
-                        recipients.Add(line[(line.IndexOf('<') + 1)..line.IndexOf('>')]);
-                        await writer.WriteLineAsync("250 OK");
-                        break;
-                    case "DATA":
-                        await writer.WriteLineAsync("354 end with <CRLF>.<CRLF>");
-                        var data = new StringBuilder();
-                        while (await reader.ReadLineAsync(_stop.Token) is { } dataLine && dataLine != ".")
-                            data.Append(dataLine.StartsWith("..", StringComparison.Ordinal) ? dataLine[1..] : dataLine).Append("\r\n");
-                        using (var content = new MemoryStream(Encoding.Latin1.GetBytes(data.ToString())))
-                            _received.Enqueue(new ReceivedEmail([.. recipients], await MimeMessage.LoadAsync(content)));
-                        await writer.WriteLineAsync("250 OK queued");
-                        break;
-                    case "QUIT":
-                        await writer.WriteLineAsync("221 bye");
-                        return;
-                    case "RSET" or "NOOP":
-                        await writer.WriteLineAsync("250 OK");
-                        break;
-                    default:
-                        await writer.WriteLineAsync("502 command not implemented");
-                        break;
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException) { }
-    }
+        [.. _store.Received.Where(e => e.Recipients.Contains(address, StringComparer.OrdinalIgnoreCase))];
 
     public async ValueTask DisposeAsync()
     {
+        // Cancelling, not a graceful shutdown: a platform that was killed mid-session never says QUIT.
         await _stop.CancelAsync();
-        _listener.Stop();
-        await _accepting;
+        try { await _running; }
+        catch (OperationCanceledException) { }
+        _stop.Dispose();
+    }
+
+    private sealed class Store : MessageStore
+    {
+        public volatile bool Refusing;
+        public readonly ConcurrentQueue<ReceivedEmail> Received = new();
+
+        public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction,
+            ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        {
+            if (Refusing) return new SmtpResponse(SmtpReplyCode.ServiceUnavailable, "service not available");
+            using var content = new MemoryStream(buffer.ToArray());
+            var message = await MimeMessage.LoadAsync(content, cancellationToken);
+            Received.Enqueue(new ReceivedEmail([.. transaction.To.Select(to => to.AsAddress())], message));
+            return SmtpResponse.Ok;
+        }
     }
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using DigitalPost.Domain.Letters;
-using PdfSharp;
 using PdfSharp.Pdf;
 using PdfSharp.Pdf.IO;
 
@@ -206,9 +205,6 @@ public class LetterTemplateTests
 
 public class LetterPdfTests
 {
-    // Tests run PDFsharp under its AGPL licence; which licence production uses is the host's decision.
-    static LetterPdfTests() => PdfSharpLicense.SetAgplLicense();
-
     private static readonly PdfLetterRenderer Renderer = new();
 
     private static LetterContent Letter(string body) => new(

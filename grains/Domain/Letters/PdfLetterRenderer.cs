@@ -1,15 +1,11 @@
 using PdfSharp;
 using PdfSharp.Drawing;
-using PdfSharp.License;
 using PdfSharp.Pdf;
 
 namespace DigitalPost.Domain.Letters;
 
 /// <summary>Lays a letter out on A4 as a Danish letter for a window envelope. Holds no state: one instance serves
 /// concurrent renders.</summary>
-/// <remarks>PDFsharp 6.5 is licensed AGPL-3.0 or commercially and refuses to work until the process has chosen: the host
-/// calls <see cref="PdfSharpLicense.LoadLicense"/> with a commercial key or <see cref="PdfSharpLicense.SetAgplLicense"/>
-/// once at startup. That choice binds the whole service, so it is the host's to make, not this class's.</remarks>
 public sealed class PdfLetterRenderer
 {
     private const double Mm = 72 / 25.4;
@@ -28,7 +24,7 @@ public sealed class PdfLetterRenderer
     public byte[] Render(LetterContent letter)
     {
         ArgumentNullException.ThrowIfNull(letter);
-        using var document = NewDocument();
+        using var document = new PdfDocument();
         document.Info.Title = letter.Title;
         document.Info.Author = letter.SenderName;
         document.Options.CompressContentStreams = true;
@@ -43,19 +39,6 @@ public sealed class PdfLetterRenderer
         using var output = new MemoryStream();
         document.Save(output);
         return output.ToArray();
-    }
-
-    private static PdfDocument NewDocument()
-    {
-        try
-        {
-            return new PdfDocument();
-        }
-        catch (PdfSharpLicenseException e)
-        {
-            throw new InvalidOperationException(
-                "PDFsharp has no licence: call PdfSharpLicense.LoadLicense(key) or PdfSharpLicense.SetAgplLicense() at startup.", e);
-        }
     }
 
     public static string DanishDate(DateOnly date) => $"{date.Day}. {Months[date.Month - 1]} {date.Year}";
