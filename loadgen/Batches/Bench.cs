@@ -75,6 +75,7 @@ public static class Bench
         await platform.SetWebhook(webhook.Url, cancellationToken);
 
         var mix = settings.Mix ?? BenchMix.Default;
+        var batches = 0;
         var citizens = await LoadCitizens(platform, settings.Recipients, settings.CompareLanes ? [mix, BenchMix.CitizensOnly] : [mix], console, cancellationToken);
 
         var batch = await RunBatch($"mixed batch ({mix})", settings.Recipients, mix, perMessage: false);
@@ -93,7 +94,7 @@ public static class Bench
 
         async Task<BatchRun> RunBatch(string design, int recipients, BenchMix rowsMix, bool perMessage)
         {
-            var id = $"bench-{run}-{(perMessage ? "grains" : "bulk")}-{rowsMix.GetHashCode():x8}";
+            var id = $"bench-{run}-{++batches}-{(perMessage ? "grains" : "bulk")}";
             var csv = new MemoryStream();
             await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
             {
