@@ -54,7 +54,7 @@ public static class MessageRules
         if (message.Channel == DeliveryChannel.NemSms && header.Recipient?.IdType != RecipientIdType.Cpr)
             Fail("channel", "NemSMS reaches citizens (CPR) only");
         if (header.DoNotDeliverUntilDate is { } valoer && valoer > now + options.MaxValoerAhead)
-            Fail("header.doNotDeliverUntilDate", $"{valoer:O} is more than {options.MaxValoerAhead.TotalDays:0.#} days ahead");
+            Fail("header.doNotDeliverUntilDate", $"{valoer:O} is more than {Durations.Describe(options.MaxValoerAhead)} ahead");
 
         if (message.Body?.MainDocument is null) Fail("body.mainDocument", "is missing");
         else

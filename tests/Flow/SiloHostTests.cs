@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Receivers;
@@ -14,6 +15,31 @@ namespace DigitalPost.Tests.Flow;
 /// client and by operators through the health endpoint and the dashboard.</summary>
 public sealed class SiloHostTests
 {
+    [Fact]
+    public async Task Started_from_another_folder_the_silo_reads_its_configuration_and_the_files_it_names_from_beside_its_dll()
+    {
+        var elsewhere = Directory.CreateTempSubdirectory("digitalpost-cwd");
+        await using var silo = SiloProcess.Start(new Dictionary<string, string>
+        {
+            ["environment"] = "Demo", ["Orleans:ClusterId"] = $"test-{Guid.NewGuid():N}", ["Logging:LogLevel:Default"] = "Warning",
+        }, elsewhere.FullName);
+        await silo.WaitUntilHealthy(TimeSpan.FromSeconds(60));
+
+        using var demo = new HttpClient { BaseAddress = silo.Url };
+        demo.DefaultRequestHeaders.Add("X-Api-Key", "demo-key");
+        // The Demo sender comes from appsettings.Demo.json, and Karen Jensen from the registry file it names.
+        RecipientInfo? karen = null;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && karen?.Verdict != RecipientVerdict.DigitalPost)
+        {
+            using var found = await demo.GetAsync("/api/recipients/1204750005");
+            Assert.NotEqual(HttpStatusCode.Unauthorized, found.StatusCode);
+            karen = found.IsSuccessStatusCode ? await found.Content.ReadFromJsonAsync<RecipientInfo>(PlatformJson.Options) : null;
+            await Task.Delay(200);
+        }
+        Assert.Equal(RecipientVerdict.DigitalPost, karen?.Verdict);
+    }
+
     [Fact]
     public async Task Another_service_delivers_a_message_through_an_Orleans_client_and_operators_see_health_dashboard_and_the_process()
     {

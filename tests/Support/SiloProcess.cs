@@ -23,14 +23,15 @@ public sealed class SiloProcess : IAsyncDisposable
         (_process, HttpPort, SiloPort, GatewayPort) = (process, http, silo, gateway);
     }
 
-    /// <summary>Starts a silo with <paramref name="settings"/> as command-line switches (<c>--Key value</c>).</summary>
-    public static SiloProcess Start(IReadOnlyDictionary<string, string> settings)
+    /// <summary>Starts a silo with <paramref name="settings"/> as command-line switches (<c>--Key value</c>), from the
+    /// folder of its dll unless another working directory is given.</summary>
+    public static SiloProcess Start(IReadOnlyDictionary<string, string> settings, string? workingDirectory = null)
     {
         var (http, silo, gateway) = (SiloHostTests.FreePort(), SiloHostTests.FreePort(), SiloHostTests.FreePort());
         // The SDK names the dotnet host that runs the tests; the silo runs on the same one.
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -1,4 +1,5 @@
 using DigitalPost.Contracts;
+using DigitalPost.Domain;
 
 namespace DigitalPost.Domain.MassSending;
 
@@ -21,7 +22,7 @@ public static class BatchRules
         {
             // Counted from when the letters go out, as the message checks it when it is made.
             if (valoer > sendsAt + maxValoerAhead)
-                Fail("options.valoerDate", $"{valoer:O} is more than {maxValoerAhead.TotalDays:0.#} days after the batch is sent");
+                Fail("options.valoerDate", $"{valoer:O} is more than {Durations.Describe(maxValoerAhead)} after the batch is sent");
             else if (valoer < sendsAt - TimeSpan.FromDays(1))
                 Fail("options.valoerDate", $"{valoer:O} is before the batch is sent");
         }
