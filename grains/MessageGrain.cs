@@ -383,7 +383,7 @@ public sealed class MessageGrain(
     }
 
     private ResendProgress Progress(bool attemptInFlight) =>
-        new(S.FirstFailedAt!.Value, S.Attempts[^1].PushedAt, S.FirstWarningSent, S.SecondWarningSent, attemptInFlight);
+        new(S.FirstFailedAt!.Value, S.Attempts[^1].PushedAt, S.FirstWarningSent, S.SecondWarningSent, attemptInFlight, Forwarded: S.ForwardedFrom is not null);
 
     private void Complete(DeliveryAttempt attempt, AttemptOutcome outcome, DateTimeOffset now, string? code = null, string? text = null)
     {

@@ -12,19 +12,24 @@ public readonly record struct ResendDecision(ResendStep Step, DateTimeOffset? Wa
 /// <param name="FirstFailedAt">Day 0: when delivery to this receiver system first failed.</param>
 /// <param name="LastAttemptAt">When the message was last pushed.</param>
 /// <param name="AttemptInFlight">A push is awaiting its receipt: no retry, but warnings and forwarding go on.</param>
+/// <param name="Forwarded">The message was forwarded here on day 7 of a flow at another receiver system.</param>
 public readonly record struct ResendProgress(
     DateTimeOffset FirstFailedAt,
     DateTimeOffset LastAttemptAt,
     bool FirstWarningSent,
     bool SecondWarningSent,
-    bool AttemptInFlight);
+    bool AttemptInFlight,
+    bool Forwarded = false);
 
 /// <summary>The resend flow of release 49.0 for one message: retry on a cadence, warn on day 2 and day 5, forward on
-/// day 7. Pure: given the progress and the clock it says what to do next.</summary>
+/// day 7. A message forwarded once has waited its seven days: when it fails where it was forwarded, it is forwarded
+/// on at once (from the primary, to the Virk mailbox), with no second flow. Pure: given the progress and the clock it
+/// says what to do next.</summary>
 public sealed class ResendFlow(ResendFlowOptions options)
 {
     public ResendDecision Next(ResendProgress progress, DateTimeOffset now)
     {
+        if (progress.Forwarded) return ResendDecision.Do(ResendStep.Forward);
         var forwardAt = progress.FirstFailedAt + options.ForwardAfter;
         if (now >= forwardAt) return ResendDecision.Do(ResendStep.Forward);
 

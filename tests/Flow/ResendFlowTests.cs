@@ -59,6 +59,27 @@ public abstract class ResendFlowTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task A_message_forwarded_to_a_primary_that_fails_too_goes_on_to_the_Virk_mailbox_without_a_second_week()
+    {
+        var org = await platform.Organisation(b: ReceiverProfile.Negative, a: ReceiverProfile.Negative);
+        var (uuid, firstFailed) = await platform.SendFailing(org.Cvr, "cp-b");
+
+        await platform.AdvanceTo(firstFailed + 7 * Day);
+        // Day 7 forwards it to the primary, whose negative receipt sends it on within the receipt's round trip.
+        await platform.AdvanceBy(PlatformFixture.ReceiptTimeout);
+
+        var status = await platform.Status(uuid);
+        Assert.Equal(MessageStatus.DeliveredToVirk, status.Status);
+        Assert.Equal(["a"], status.Attempts.Where(a => a.ReceiverSystemId == "a").Select(a => a.ReceiverSystemId));
+        Assert.True(status.History[^1].At <= firstFailed + 7 * Day + PlatformFixture.ReceiptTimeout);
+        var virk = await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).GetVirkMailbox();
+        Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
+        // No second flow at the primary: its contacts hear of the forwarding, never a day-2 warning.
+        await platform.EmailTo(org.TechnicalContact("a"), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
+        Assert.DoesNotContain(platform.Smtp.To(org.TechnicalContact("a")), e => e.Subject.Contains("dag 2"));
+    }
+
+    [Fact]
     public async Task A_message_failing_at_the_primary_is_forwarded_to_the_Virk_mailbox_on_day_7()
     {
         var org = await platform.Organisation(a: ReceiverProfile.Negative);
@@ -89,9 +110,11 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         var system = await platform.SystemStatus(org, "b");
         Assert.True(system.Active);
         Assert.Equal(MessageStatus.Delivered, (await platform.Status(healthy)).Status);
+        // Forwarded from b on day 7; the poisoned message fails at the primary too, so it goes on to the Virk mailbox.
         var forwarded = await platform.Status(poisoned);
-        Assert.Contains(forwarded.History, e => e.Kind == MessageEventKind.Forwarded);
-        Assert.Equal("a", forwarded.CurrentTarget?.ReceiverSystemId);
+        Assert.Contains(forwarded.History, e => e.Kind == MessageEventKind.Forwarded && e.ReceiverSystemId == "b");
+        Assert.Contains(forwarded.Attempts, a => a.ReceiverSystemId == "a");
+        Assert.Equal(DeliveryTargetKind.VirkMailbox, forwarded.CurrentTarget?.Kind);
         Assert.DoesNotContain(platform.Smtp.To(org.TechnicalContact("b")), e => e.Subject.Contains("deaktiveret"));
 
         var later = await platform.Send(org.Cvr, "cp-b");

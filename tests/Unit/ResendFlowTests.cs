@@ -14,6 +14,15 @@ public class ResendFlowTests
     private static ResendDecision At(ResendProgress progress, TimeSpan sinceFirstFailure) => Flow.Next(progress, FirstFailure + sinceFirstFailure);
 
     [Fact]
+    public void A_forwarded_message_that_fails_where_it_was_forwarded_is_forwarded_on_at_once_with_no_retry_or_warning()
+    {
+        var forwarded = Progress() with { Forwarded = true };
+
+        Assert.Equal(ResendDecision.Do(ResendStep.Forward), At(forwarded, TimeSpan.Zero));
+        Assert.Equal(ResendStep.Wait, At(Progress(), TimeSpan.Zero).Step);
+    }
+
+    [Fact]
     public void Waits_until_the_next_retry_when_nothing_is_due()
     {
         var decision = At(Progress(), TimeSpan.FromMinutes(20));
