@@ -1,55 +1,134 @@
 using System.Collections.Frozen;
-using System.Text;
+using System.Text.RegularExpressions;
+using Fluid;
+using Fluid.Parser;
+using Fluid.Values;
 
 namespace DigitalPost.Domain.Letters;
 
-/// <summary>Thrown when a template does not parse; Message says where (line, column) and what.</summary>
-public sealed class TemplateException(string message) : Exception(message);
+/// <summary>Thrown when a template does not parse (Message says where, line and column, and what) or fails for a row.</summary>
+public sealed class TemplateException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A letter template in Liquid, parsed once per batch and rendered once per recipient row.</summary>
 /// <remarks>
-/// The dialect is the part of Liquid a letter needs: <c>{{ field | filter: arg }}</c>, <c>if/elsif/else</c>, <c>unless</c>,
-/// <c>for</c> (with <c>else</c>, <c>reversed</c>, <c>limit</c>, <c>offset</c>, <c>forloop</c>), <c>assign</c>, <c>capture</c>,
-/// <c>comment</c>, <c>raw</c> and <c>{%- -%}</c> trimming. Anything else fails in <see cref="Parse"/>, not per recipient.
-/// Two choices differ from Shopify Liquid because the output is plain text from CSV cells: a blank value is false in
-/// conditions (a CSV cell is never nil), and a line holding nothing but one <c>{% tag %}</c> leaves no blank line behind.
-/// Values compare as numbers when both sides are numbers (a decimal comma is accepted), otherwise as text.
+/// The language is Liquid as Fluid implements it, with Fluid's standard filters, except what a letter cannot use or
+/// must learn of at upload: <c>include</c> and <c>render</c> are unknown tags (a letter has no files to include), and
+/// an unknown filter fails in <see cref="Parse"/> where Liquid would quietly print its input, so a sender's typo is
+/// reported for the batch and not found in the letters. A merge field is a string (the CSV cell) as Liquid sees it:
+/// an empty cell is an empty string, which is true in a condition; test it with <c>!= blank</c>.
 /// </remarks>
-public sealed class LetterTemplate
+public sealed partial class LetterTemplate
 {
-    private readonly IReadOnlyList<LiquidNode> _nodes;
+    /// <summary>Statements (outputs, text, assignments, loop iterations) one render may run: split fields looped inside
+    /// each other must not hang a batch. About ten thousand iterations of a loop that prints a few things.</summary>
+    public const int MaxSteps = 100_000;
 
-    private LetterTemplate(IReadOnlyList<LiquidNode> nodes, IEnumerable<string> mergeFields)
+    // Both are thread-safe once configured, and costly to build: one of each serves every template.
+    private static readonly FluidParser Parser = CreateParser();
+
+    private static readonly TemplateOptions Options = new()
     {
-        _nodes = nodes;
-        MergeFields = mergeFields.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-        RequiredFields = nodes.SelectMany(n => n.AlwaysPrinted()).Where(MergeFields.Contains).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        MaxSteps = MaxSteps,
+        ModelNamesComparer = StringComparer.OrdinalIgnoreCase,
+        // Parse rejects unknown filters already; this keeps a render from skipping one should a statement hide it.
+        StrictFilters = true,
+    };
+
+    private readonly IFluidTemplate _template;
+
+    private LetterTemplate(IFluidTemplate template, TemplateFields fields)
+    {
+        _template = template;
+        MergeFields = fields.Read.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        RequiredFields = fields.Printed.Where(MergeFields.Contains).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <exception cref="TemplateException">The template does not parse.</exception>
+    private static FluidParser CreateParser()
+    {
+        var parser = new FluidParser();
+        parser.RegisteredTags.Remove("include");
+        parser.RegisteredTags.Remove("render");
+        return parser;
+    }
+
+    /// <exception cref="TemplateException">The template does not parse, or names a filter Fluid does not have.</exception>
     public static LetterTemplate Parse(string source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var (nodes, fields) = LiquidParser.Parse(source);
-        return new LetterTemplate(nodes, fields);
+        IFluidTemplate? template;
+        try
+        {
+            template = Parser.Parse(source);
+        }
+        catch (ParseException e)
+        {
+            throw new TemplateException(WithPosition(e.Message), e);
+        }
+        if (template is not FluidTemplate parsed) throw new TemplateException("Line 1, column 1: the template does not parse.");
+
+        var fields = TemplateFields.Of(parsed, source, name => Options.Filters.TryGetValue(name, out _));
+        if (fields.UnknownFilter is { } unknown)
+        {
+            var (line, column) = LineAndColumn(source, unknown.Position);
+            throw new TemplateException($"Line {line}, column {column}: Undefined filter '{unknown.Name}'.");
+        }
+        return new LetterTemplate(parsed, fields);
     }
 
     /// <summary>The merge fields the template reads: top-level variable names, e.g. <c>{{ navn }}</c>,
-    /// <c>{{ beloeb | upcase }}</c>, <c>{% if forfaldsdato %}</c>; not loop variables or assigned names. Case-insensitive.</summary>
+    /// <c>{{ beloeb | upcase }}</c>, <c>{% if forfaldsdato %}</c>; not loop variables or names assigned or captured
+    /// before they are read. Case-insensitive.</summary>
     public IReadOnlySet<string> MergeFields { get; }
 
     /// <summary>The merge fields every letter prints: a row may not leave these empty. A field only tested in a
     /// condition, printed inside one or in a loop, or given a <c>default</c>, may be empty.</summary>
     public IReadOnlySet<string> RequiredFields { get; }
 
-    /// <summary>Renders with one row's merge fields (keys case-insensitive); a missing field renders empty. Thread-safe.
-    /// No HTML encoding: the output is text for a PDF.</summary>
-    /// <exception cref="TemplateException">The template loops more than 10,000 times in one render.</exception>
+    /// <summary>Renders with one row's merge fields (keys case-insensitive); a missing field is nil and renders empty.
+    /// Thread-safe. No HTML encoding: the output is text for a PDF.</summary>
+    /// <exception cref="TemplateException">The template runs more than <see cref="MaxSteps"/> steps, or fails on this
+    /// row's values (a division by zero, say).</exception>
     public string Render(IReadOnlyDictionary<string, string> fields)
     {
         ArgumentNullException.ThrowIfNull(fields);
-        var output = new StringBuilder();
-        LiquidNode.RenderAll(_nodes, new LiquidScope(fields), output);
-        return output.ToString();
+        var context = new LetterContext(Options);
+        foreach (var (name, value) in fields) context.SetValue(name, new StringValue(value));
+        try
+        {
+            return _template.Render(context, NullEncoder.Default, isolateContext: false);
+        }
+        catch (Exception e) when (context.OutOfSteps)
+        {
+            throw new TemplateException($"The template runs more than {MaxSteps:N0} steps for one letter; check its loops.", e);
+        }
+        // A template is code the sender wrote: whatever it throws for a row is that row's template error, not the platform's.
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new TemplateException($"The template fails for this row: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Fluid's parse errors end their first line in "at (line:column)"; a letter's say "Line L, column C: what."</summary>
+    private static string WithPosition(string message)
+    {
+        var match = FluidPosition().Match(message);
+        return match.Success
+            ? $"Line {match.Groups["line"].Value}, column {match.Groups["column"].Value}: {match.Groups["what"].Value}."
+            : $"Line 1, column 1: {message.Split('\n')[0]}";
+    }
+
+    [GeneratedRegex(@"^(?<what>.*?) at \((?<line>\d+):(?<column>\d+)\)")]
+    private static partial Regex FluidPosition();
+
+    private static (int Line, int Column) LineAndColumn(string source, int position)
+    {
+        var lineStart = position == 0 ? 0 : source.LastIndexOf('\n', position - 1) + 1;
+        return (source.AsSpan(0, position).Count('\n') + 1, position - lineStart + 1);
+    }
+
+    /// <summary>Fluid signals a spent step budget with the same exception as other runaway templates; the count tells them apart.</summary>
+    private sealed class LetterContext(TemplateOptions options) : TemplateContext(options)
+    {
+        public bool OutOfSteps => MaxSteps > 0 && _steps > MaxSteps;
     }
 }
