@@ -210,7 +210,7 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         await store.Insert(batch, [Letter(1), Letter(2)], _ => "case");
         var (one, two, unstored) = (Letter(1).MessageUuid!.Value, Letter(2).MessageUuid!.Value, Letter(3).MessageUuid!.Value);
 
-        Assert.Equal([one, two], (await store.Progress([one, two, unstored], LetterState.Printed, at.AddHours(2))).Order());
+        Assert.Equal(new[] { one, two }.Order(), (await store.Progress([one, two, unstored], LetterState.Printed, at.AddHours(2))).Order());
         // The batch stores its older view of a letter the print provider moved meanwhile: the row stays printed.
         await store.Save(batch, [Letter(1)], _ => "case");
         Assert.Equal([one], await store.Progress([one], LetterState.HandedToPostalService, at.AddHours(6)));
