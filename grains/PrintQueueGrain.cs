@@ -13,15 +13,17 @@ public sealed class PrintQueueState
 {
     [Id(0)] public Dictionary<Guid, QueuedPrint> Jobs { get; set; } = [];
     [Id(1)] public int HandedOver { get; set; }
+    [Id(2)] public long DocumentBytesSent { get; set; }
 }
 
 /// <summary>The simulated remote-print provider: jobs are printed after <see cref="PrintOptions.PrintAfter"/> and
 /// handed to the postal service after <see cref="PrintOptions.HandOverAfter"/>, on the platform's clock. Each
-/// step is stored before the message is told, and told again after a crash: messages ignore repeats.</summary>
+/// step is stored before the message is told, and told again after a crash: messages ignore repeats. A job's stored
+/// documents are streamed from the document store as it is printed, as they would be uploaded to a real provider.</summary>
 [Reentrant]
 public sealed class PrintQueueGrain(
     [PersistentState("print", StorageNames.Platform)] IPersistentState<PrintQueueState> state,
-    TimeProvider time, WakeUps wakeUps, IOptions<PrintOptions> options) : Grain, IPrintQueueGrain
+    TimeProvider time, WakeUps wakeUps, IDocumentStore documents, IOptions<PrintOptions> options) : Grain, IPrintQueueGrain
 {
     private readonly CoalescingWriter _writer = new(state.WriteStateAsync);
     private PrintQueueState S => state.State;
@@ -49,6 +51,8 @@ public sealed class PrintQueueGrain(
                 S.HandedOver++;
             }
         }
+        // Sent after every due job is marked: a wake-up interleaving meanwhile (the grain is reentrant) finds them printed.
+        foreach (var job in due.Where(j => j.Status == MessageStatus.SentToPrint)) S.DocumentBytesSent += await SendToProvider(job.Job);
         if (due.Count > 0) await _writer.SaveAsync();
         await Task.WhenAll(due.Select(j => GrainFactory.GetGrain<IMessageGrain>(j.Job.MessageUuid)
             .PrintProgressed(j.Status == MessageStatus.SentToPrint ? MessageStatus.Printed : MessageStatus.HandedToPostalService)));
@@ -56,5 +60,19 @@ public sealed class PrintQueueGrain(
     }
 
     public Task<PrintQueueStatus> GetStatus() => Task.FromResult(new PrintQueueStatus(
-        S.Jobs.Values.Count(j => j.Status == MessageStatus.SentToPrint), S.Jobs.Values.Count(j => j.Status == MessageStatus.Printed), S.HandedOver));
+        S.Jobs.Values.Count(j => j.Status == MessageStatus.SentToPrint), S.Jobs.Values.Count(j => j.Status == MessageStatus.Printed), S.HandedOver,
+        S.DocumentBytesSent));
+
+    /// <summary>The simulated provider takes a job's stored documents as streams, as an upload to a real one would.</summary>
+    private async Task<long> SendToProvider(PrintJob job)
+    {
+        long sent = 0;
+        foreach (var key in job.StoredFiles ?? [])
+        {
+            await using var document = await documents.Open(key)
+                ?? throw new InvalidOperationException($"Document {key.PartName()} of message {key.MessageUuid} is not in the document store.");
+            sent += await DocumentStreams.ReadToEnd(document, hash: null, CancellationToken.None);
+        }
+        return sent;
+    }
 }
