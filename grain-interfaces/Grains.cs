@@ -30,6 +30,14 @@ public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
     /// <summary>The message's status as its batch sees it, the same change it publishes on its batch's stream; null
     /// for a message outside any batch or with no message. A batch that may have missed a change asks with this.</summary>
     [Alias("GetLetterStatus")] Task<LetterStatusChanged?> GetLetterStatus();
+
+    /// <summary>A file of the message by its place (see <see cref="DocumentKey"/>) as the message holds it: its bytes, its
+    /// reference into the document store, or its location; null when there is no such message or file.</summary>
+    [Alias("GetDocumentFile")] Task<DocumentFile?> GetDocumentFile(int document, int file);
+
+    /// <summary>Deletes the documents stored under this message's id unless a message was accepted with them: what an
+    /// intake that failed before its message was accepted leaves in the document store.</summary>
+    [Alias("DiscardDocuments")] Task DiscardDocuments();
 }
 
 /// <summary>An organisation (CVR): its receiver systems, contact points and Virk mailbox. Keyed by CVR.</summary>

@@ -127,13 +127,17 @@ public sealed record PrintJob(
     [property: Id(1)] IReadOnlyList<string> Address,
     [property: Id(2)] int Documents,
     /// <summary>The batch letter it prints, when its batch's print lane queued it; null for a message grain's job.</summary>
-    [property: Id(3)] BatchRef? Letter = null);
+    [property: Id(3)] BatchRef? Letter = null,
+    /// <summary>The letter's files in the document store: the provider reads them from there when it prints.</summary>
+    [property: Id(4)] IReadOnlyList<DocumentKey>? StoredFiles = null);
 
 [GenerateSerializer, Immutable, Alias("dp.PrintQueueStatus")]
 public sealed record PrintQueueStatus(
     [property: Id(0)] int WaitingToPrint,
     [property: Id(1)] int Printed,
-    [property: Id(2)] int HandedToPostalService);
+    [property: Id(2)] int HandedToPostalService,
+    /// <summary>Bytes of stored documents streamed to the provider for printing.</summary>
+    [property: Id(3)] long DocumentBytesSent = 0);
 
 /// <summary>The remote-print provider (fjernprint), simulated as a durable queue: a job is printed, then handed to
 /// the postal service, each after a configured time, and its message is told.</summary>

@@ -44,6 +44,7 @@ public sealed class MessageGrain(
     BulkReceipts bulkReceipts,
     ILetterStore letters,
     ICitizenLaneStore citizens,
+    IDocumentStore documents,
     ILogger<MessageGrain> log) : Grain, IMessageGrain
 {
     private readonly ResendFlowOptions _options = options.Value;
@@ -66,6 +67,7 @@ public sealed class MessageGrain(
 
         var now = time.GetUtcNow();
         var errors = MessageRules.Validate(message, now, _options);
+        if (errors.Count == 0) errors = await UnstoredFiles(message);
         if (errors.Count > 0) throw new ValidationException(errors);
 
         S.Message = message;
@@ -79,6 +81,34 @@ public sealed class MessageGrain(
         // The message is stored and its wake-up is durable; deliver now without holding up the sender.
         if (S.NextActionAt <= now) this.AsReference<IMessageGrain>().WakeUp().Ignore();
         return new SubmitResult(Uuid, SubmitOutcome.Accepted, S.Status);
+    }
+
+    /// <summary>Files the message says are in the document store but are not, as they are described. The intake stores
+    /// them before it submits; they can be missing only when an intake of the same id that failed discarded them
+    /// meanwhile, and then the sender must send again.</summary>
+    private async Task<IReadOnlyList<ValidationError>> UnstoredFiles(Message message)
+    {
+        var errors = new List<ValidationError>();
+        foreach (var (key, file) in MessageDocuments.Files(message).Where(f => f.File.IsStored()))
+            if (await documents.Find(key) is not { } stored || stored.Length != file.Length || stored.Sha256 != file.Sha256)
+                errors.Add(new($"{MessageDocuments.PathOf(message.Body, key.Document)}.files[{key.File}]",
+                    "is not in the document store as the message describes it; send the message again"));
+        return errors;
+    }
+
+    public Task<DocumentFile?> GetDocumentFile(int document, int file)
+    {
+        if (S.Message is null) DeactivateOnIdle();
+        return Task.FromResult(S.Message is null ? null : MessageDocuments.All(S.Message.Body).ElementAtOrDefault(document)?.Files.ElementAtOrDefault(file));
+    }
+
+    public async Task DiscardDocuments()
+    {
+        // A turn of this grain: a submission of the same id is either accepted before (its documents stay) or after,
+        // and then finds its documents gone and is refused rather than accepted without them.
+        if (S.Message is not null) return;
+        await documents.Delete(Uuid);
+        DeactivateOnIdle();
     }
 
     public Task TakeOver(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt) =>
@@ -265,8 +295,10 @@ public sealed class MessageGrain(
         {
             case DeliveryChannel.PhysicalPost:
                 S.Target = DeliveryTarget.RemotePrint;
-                var documents = 1 + (S.Message.Body.AdditionalDocuments?.Count ?? 0);
-                await GrainFactory.GetGrain<IPrintQueueGrain>(0).Enqueue(new PrintJob(Uuid, S.Message.Header.Recipient.Address ?? [], documents));
+                var printed = 1 + (S.Message.Body.AdditionalDocuments?.Count ?? 0);
+                var stored = MessageDocuments.Files(S.Message).Where(f => f.File.IsStored()).Select(f => f.Key).ToList();
+                await GrainFactory.GetGrain<IPrintQueueGrain>(0).Enqueue(new PrintJob(Uuid, S.Message.Header.Recipient.Address ?? [], printed,
+                    StoredFiles: stored.Count > 0 ? stored : null));
                 S.Status = MessageStatus.SentToPrint;
                 Record(MessageEventKind.SentToPrint, "sent to the remote-print provider (physical post)");
                 break;

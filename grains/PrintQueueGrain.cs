@@ -10,16 +10,18 @@ public sealed class PrintQueueState
 {
     // Id 0 held the jobs; they live in the print store now.
     [Id(1)] public int HandedOver { get; set; }
+    [Id(2)] public long DocumentBytesSent { get; set; }
 }
 
 /// <summary>The simulated remote-print provider: jobs are printed after <see cref="PrintOptions.PrintAfter"/> and
 /// handed to the postal service after <see cref="PrintOptions.HandOverAfter"/>, on the platform's clock. The jobs are
 /// in the print store; a batch's letters move in their letter rows first, then their batch is told, then the job moves.
-/// A crash anywhere repeats the wake-up, and each step ignores what it did before.</summary>
+/// A crash anywhere repeats the wake-up, and each step ignores what it did before. A job's stored documents are
+/// streamed from the document store as it is printed, as they would be uploaded to a real provider.</summary>
 [Reentrant]
 public sealed class PrintQueueGrain(
     [PersistentState("print", StorageNames.Platform)] IPersistentState<PrintQueueState> state,
-    IPrintStore jobs, ILetterStore letters, TimeProvider time, WakeUps wakeUps, IOptions<PrintOptions> options) : Grain, IPrintQueueGrain
+    IPrintStore jobs, ILetterStore letters, IDocumentStore documents, TimeProvider time, WakeUps wakeUps, IOptions<PrintOptions> options) : Grain, IPrintQueueGrain
 {
     /// <summary>Jobs taken a wake-up: a million-letter batch's print lane moves in steps of this many.</summary>
     private const int Step = 20_000;
@@ -51,6 +53,9 @@ public sealed class PrintQueueGrain(
             var due = await jobs.Due(now, Step);
             var printed = await Tell([.. due.Where(j => j.Status == MessageStatus.SentToPrint).Select(j => j.Job)], MessageStatus.Printed, now);
             var handedOver = await Tell([.. due.Where(j => j.Status == MessageStatus.Printed).Select(j => j.Job)], MessageStatus.HandedToPostalService, now);
+            var printing = printed.ToHashSet();
+            foreach (var job in due.Where(j => j.Status == MessageStatus.SentToPrint && printing.Contains(j.Job.MessageUuid)))
+                state.State.DocumentBytesSent += await SendToProvider(job.Job);
             await jobs.Advance(printed, now + options.Value.HandOverAfter, handedOver);
             state.State.HandedOver += handedOver.Count;
             if (handedOver.Count > 0) await _writer.SaveAsync();
@@ -78,6 +83,19 @@ public sealed class PrintQueueGrain(
     public async Task<PrintQueueStatus> GetStatus()
     {
         var (waiting, printed, _) = await jobs.Counts();
-        return new PrintQueueStatus(waiting, printed, state.State.HandedOver);
+        return new PrintQueueStatus(waiting, printed, state.State.HandedOver, state.State.DocumentBytesSent);
+    }
+
+    /// <summary>The simulated provider takes a job's stored documents as streams, as an upload to a real one would.</summary>
+    private async Task<long> SendToProvider(PrintJob job)
+    {
+        long sent = 0;
+        foreach (var key in job.StoredFiles ?? [])
+        {
+            await using var document = await documents.Open(key)
+                ?? throw new InvalidOperationException($"Document {key.PartName()} of message {key.MessageUuid} is not in the document store.");
+            sent += await DocumentStreams.ReadToEnd(document, hash: null, CancellationToken.None);
+        }
+        return sent;
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Batches;
+using DigitalPost.LoadGen.Messages;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.LoadGen.WakeUps;
 using Spectre.Console;
@@ -188,5 +189,21 @@ wakeups.SetAction(async (parse, cancellationToken) =>
     return report.Lateness is null || report.Lateness.Fired >= report.Lateness.Scheduled ? 0 : 1;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups };
+var letterBytes = new Option<long>("--bytes") { Description = "The request's size in bytes: the message part, the file and the multipart framing.", DefaultValueFactory = _ => 99_500_000 };
+var letterListen = new Option<string>("--listen") { Description = "Where the simulated receiver system listens.", DefaultValueFactory = _ => "http://127.0.0.1:5400" };
+var letterPid = new Option<int?>("--silo-pid") { Description = "The silo's process id (a local process of this user): its peak memory is also read from /proc, where no peak between samples is missed." };
+var bigLetter = new Command("bigletter", "One letter as large as Digital Post takes, sent as multipart to a healthy simulated receiver system and followed until delivered; prints the silo's memory rise as JSON.")
+{
+    platform, letterListen, letterBytes, letterPid, timeout,
+};
+bigLetter.SetAction(async (parse, cancellationToken) =>
+{
+    var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    var report = await BigLetter.Run(new BigLetterSettings(parse.GetValue(platform)!, parse.GetValue(letterListen)!, parse.GetValue(letterBytes),
+        parse.GetValue(letterPid), parse.GetValue(timeout)), console, cancellationToken);
+    Console.WriteLine(BigLetter.ToJson(report));
+    return report.Met ? 0 : 1;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter };
 return await root.Parse(args).InvokeAsync();

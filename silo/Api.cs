@@ -1,7 +1,7 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
 
@@ -81,20 +81,25 @@ public static class Api
 
     private static void MapMessageApi(this RouteGroupBuilder app)
     {
-        app.MapPost("/api/messages", async (Message message, IGrainFactory grains, TimeProvider time, IOptions<ResendFlowOptions> options) =>
-        {
-            var errors = MessageRules.Validate(message, time.GetUtcNow(), options.Value);
-            if (errors.Count > 0) throw new ValidationException(errors);
-            var result = await grains.GetGrain<IMessageGrain>(message.Header.MessageUuid).Submit(message);
-            return result.Outcome switch
-            {
-                SubmitOutcome.Accepted => Results.Accepted($"/api/messages/{result.MessageUuid}", result),
-                SubmitOutcome.Duplicate => Results.Ok(result),
-                _ => Results.Conflict(result),
-            };
-        });
+        app.MapPost("/api/messages", (HttpContext http, MessageIntake intake) => intake.Submit(http.Request, http.RequestAborted))
+            // Over the server's default of 30 MB: multipart files are streamed into the document store, not held.
+            .WithMetadata(new RequestSizeLimitAttribute(MessageIntake.MaxRequestBytes));
         app.MapGet("/api/messages/{messageUuid:guid}", async (Guid messageUuid, IGrainFactory grains) =>
             await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status ? Results.Ok(status) : Results.NotFound());
+        // Every file of a message at one address: from the document store as a stream, or as the message carries it.
+        app.MapGet("/api/messages/{messageUuid:guid}/documents/{document:int}/files/{file:int}",
+            async (Guid messageUuid, int document, int file, HttpContext http, IGrainFactory grains, IDocumentStore documents) =>
+            {
+                var found = await grains.GetGrain<IMessageGrain>(messageUuid).GetDocumentFile(document, file);
+                if (found is null) return Results.NotFound();
+                if (!found.IsStored())
+                    return found.Content.Length > 0 ? Results.File(found.Content, found.EncodingFormat, found.Filename)
+                        : found.Location is { } location ? Results.Redirect(location.ToString())
+                        : Results.NotFound();
+                if (await documents.Open(new DocumentKey(messageUuid, document, file), http.RequestAborted) is not { } content) return Results.NotFound();
+                http.Response.ContentLength = found.Length;
+                return Results.Stream(content, found.EncodingFormat, found.Filename);
+            });
         app.MapPost("/api/receipts", async (BusinessReceipt receipt, IGrainFactory grains) =>
         {
             var outcome = (await grains.GetGrain<ILettersGrain>(0).ApplyReceipts([receipt]))[0];

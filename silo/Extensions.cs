@@ -62,6 +62,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IWebhookOutbox, PostgresWebhookOutbox>();
             silo.Services.AddSingleton<ICitizenLaneStore, PostgresCitizenLaneStore>();
             silo.Services.AddSingleton<IPrintStore, PostgresPrintStore>();
+            silo.Services.AddSingleton<IDocumentStore, PostgresDocumentStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -78,6 +79,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IWebhookOutbox, MemoryWebhookOutbox>();
             silo.Services.AddSingleton<ICitizenLaneStore, MemoryCitizenLaneStore>();
             silo.Services.AddSingleton<IPrintStore, MemoryPrintStore>();
+            silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -109,6 +111,7 @@ public static class SiloExtensions
         services.AddOptions<Dictionary<string, SenderAccount>>().Bind(configuration.GetSection(SenderDirectory.Section));
         services.AddSingleton<SenderDirectory>();
         services.AddScoped<BatchIntake>();
+        services.AddSingleton<MessageIntake>();
         services.TryAddSingleton<LetterRendering>();
         services.TryAddSingleton(TimeProvider.System);
         return services;

@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS print_job
     -- Personal data: the postal address, read by the print provider only.
     address   text[]      NOT NULL,
     documents integer     NOT NULL,
+    -- A message grain's files in the document store, as "document/file" pairs: the provider streams them when it prints.
+    stored_files text[],
     -- MessageStatus: SentToPrint, then Printed.
     status    smallint    NOT NULL,
     next_at   timestamptz NOT NULL

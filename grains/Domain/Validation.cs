@@ -28,8 +28,8 @@ public static class Cvr
 
 public static class MessageRules
 {
-    /// <summary>The largest message Digital Post accepts: 99.5 MB.</summary>
-    public const long MaxMessageBytes = 104_333_312;
+    /// <summary>The largest message Digital Post accepts: 99.5 MB, in decimal megabytes.</summary>
+    public const long MaxMessageBytes = 99_500_000;
 
     public static IReadOnlyList<ValidationError> Validate(Message message, DateTimeOffset now, ResendFlowOptions options)
     {
@@ -59,18 +59,16 @@ public static class MessageRules
         if (message.Body?.MainDocument is null) Fail("body.mainDocument", "is missing");
         else
         {
-            var documents = new List<(string Path, Document Doc)> { ("body.mainDocument", message.Body.MainDocument) };
-            documents.AddRange((message.Body.AdditionalDocuments ?? []).Select((d, i) => ($"body.additionalDocuments[{i}]", d)));
-            documents.AddRange((message.Body.TechnicalDocuments ?? []).Select((d, i) => ($"body.technicalDocuments[{i}]", d)));
             long bytes = 0;
-            foreach (var (path, doc) in documents)
+            foreach (var (doc, d) in MessageDocuments.All(message.Body).Select((doc, d) => (doc, d)))
             {
+                var path = MessageDocuments.PathOf(message.Body, d);
                 if (doc.Files is not { Count: > 0 }) Fail($"{path}.files", "a document needs at least one file");
                 foreach (var (file, i) in (doc.Files ?? []).Select((f, i) => (f, i)))
                 {
                     if (string.IsNullOrWhiteSpace(file.Filename)) Fail($"{path}.files[{i}].filename", "is missing");
                     if (string.IsNullOrWhiteSpace(file.EncodingFormat)) Fail($"{path}.files[{i}].encodingFormat", "is missing");
-                    bytes += file.Content?.LongLength ?? 0;
+                    bytes += file.IsStored() ? file.Length ?? 0 : file.Content?.LongLength ?? 0;
                 }
                 foreach (var (action, i) in (doc.Actions ?? []).Select((a, i) => (a, i)))
                 {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using DigitalPost.Contracts;
 using Npgsql;
 using NpgsqlTypes;
@@ -59,7 +60,7 @@ public sealed class MemoryPrintStore : IPrintStore
 /// <summary>The queue in PostgreSQL (table <c>print_job</c>, deploy/sql): a batch's jobs in one statement.</summary>
 public sealed class PostgresPrintStore(NpgsqlDataSource db) : IPrintStore
 {
-    private const string Columns = "uuid, batch_id, row, copy, address, documents, status, next_at";
+    private const string Columns = "uuid, batch_id, row, copy, address, documents, status, next_at, stored_files";
 
     public async Task Enqueue(IReadOnlyList<QueuedPrint> jobs)
     {
@@ -67,9 +68,10 @@ public sealed class PostgresPrintStore(NpgsqlDataSource db) : IPrintStore
         // Few next to a batch's other letters, and a repeat is skipped in the same statement: no COPY needed.
         await using var command = db.CreateCommand($"""
             INSERT INTO print_job ({Columns})
-            SELECT j.uuid, j.batch_id, j.row, j.copy, string_to_array(j.address, chr(10)), j.documents, j.status, j.next_at
-            FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::text[], $6::int[], $7::smallint[], $8::timestamptz[])
-                AS j(uuid, batch_id, row, copy, address, documents, status, next_at)
+            SELECT j.uuid, j.batch_id, j.row, j.copy, string_to_array(j.address, chr(10)), j.documents, j.status, j.next_at,
+                string_to_array(j.stored_files, ' ')
+            FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::text[], $6::int[], $7::smallint[], $8::timestamptz[], $9::text[])
+                AS j(uuid, batch_id, row, copy, address, documents, status, next_at, stored_files)
             ON CONFLICT (uuid) DO NOTHING
             """);
         command.Parameters.AddWithValue(jobs.Select(j => j.Job.MessageUuid).ToArray());
@@ -81,6 +83,11 @@ public sealed class PostgresPrintStore(NpgsqlDataSource db) : IPrintStore
         command.Parameters.AddWithValue(jobs.Select(j => j.Job.Documents).ToArray());
         command.Parameters.AddWithValue(jobs.Select(j => (short)j.Status).ToArray());
         command.Parameters.AddWithValue(jobs.Select(j => j.NextAt).ToArray());
+        command.Parameters.Add(new NpgsqlParameter
+        {
+            Value = jobs.Select(j => j.Job.StoredFiles is { Count: > 0 } files ? string.Join(' ', files.Select(f => $"{f.Document}/{f.File}")) : (object)DBNull.Value).ToArray(),
+            NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
+        });
         await command.ExecuteNonQueryAsync();
     }
 
@@ -93,8 +100,11 @@ public sealed class PostgresPrintStore(NpgsqlDataSource db) : IPrintStore
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
+            var uuid = reader.GetGuid(0);
             var letter = reader.IsDBNull(1) ? null : new BatchRef(reader.GetGuid(1), reader.GetInt32(2), reader.GetInt32(3));
-            due.Add(new QueuedPrint(new PrintJob(reader.GetGuid(0), reader.GetFieldValue<string[]>(4), reader.GetInt32(5), letter),
+            var files = reader.IsDBNull(8) ? null : reader.GetFieldValue<string[]>(8).Select(f => f.Split('/'))
+                .Select(f => new DocumentKey(uuid, int.Parse(f[0], CultureInfo.InvariantCulture), int.Parse(f[1], CultureInfo.InvariantCulture))).ToList();
+            due.Add(new QueuedPrint(new PrintJob(uuid, reader.GetFieldValue<string[]>(4), reader.GetInt32(5), letter, files),
                 (MessageStatus)reader.GetInt16(6), reader.GetFieldValue<DateTimeOffset>(7)));
         }
         return due;

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
 using DigitalPost.Contracts;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -30,8 +32,10 @@ public enum ReceiverProfile
     Slow,
 }
 
-/// <summary>One message as a simulated system received it; <see cref="InPush"/> is how many came in the same push.</summary>
-public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At, int InPush = 1);
+/// <summary>One message as a simulated system received it; <see cref="InPush"/> is how many came in the same push.
+/// <see cref="DocumentHashes"/>: the SHA-256 (hex) of each file's content, in the order of the message's documents and
+/// files, when the simulator hashes them (<see cref="ReceiverSimulator.HashDocuments"/>).</summary>
+public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At, int InPush = 1, IReadOnlyList<string>? DocumentHashes = null);
 
 /// <summary>The part of a push envelope (<see cref="PushEnvelope"/>) that a simulated system reads.</summary>
 public sealed record PushHead(Guid MessageUuid, int Attempt);
@@ -53,6 +57,8 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         _platform = new HttpClient { BaseAddress = platformUrl };
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(listenUrl);
+        // A message of 99.5 MB is about 133 MB as base64 in JSON: over the server's default limit of 30 MB.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
         builder.Logging.ClearProviders();
         if (logging is not null) builder.Logging.AddProvider(logging);
         builder.Services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
@@ -80,6 +86,10 @@ public sealed class ReceiverSimulator : IAsyncDisposable
 
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Reads whole messages and records their files' hashes, to check what arrived byte for byte; off, only the
+    /// envelopes' heads are read (a bulk push's messages are most of it).</summary>
+    public bool HashDocuments { get; set; }
+
     public IReadOnlyCollection<ReceivedPush> Pushes => _pushes;
 
     /// <summary>Receipts accepted for posting but not yet answered by the platform.</summary>
@@ -101,16 +111,17 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         if (profile == ReceiverProfile.Dead) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         if (profile == ReceiverProfile.Slow) await Task.Delay(SlowDelay);
         // Read once: a push of 500 letters is half a megabyte of JSON.
-        using var buffer = new MemoryStream();
+        using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 0, Array.MaxLength));
         await context.Request.Body.CopyToAsync(buffer);
         var json = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         var many = json.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
-        // Only what a receipt needs: the message itself is skipped, not built (it is most of the push).
-        var envelopes = many ? JsonSerializer.Deserialize<PushHead[]>(json.Span, PlatformJson.Options)! : [JsonSerializer.Deserialize<PushHead>(json.Span, PlatformJson.Options)!];
+        var envelopes = HashDocuments ? Read<PushEnvelope>(json, many).Select(e => (e.MessageUuid, e.Attempt, Hashes: (IReadOnlyList<string>?)Hashes(e.Message))).ToArray()
+            // Only what a receipt needs: the message itself is skipped, not built (it is most of the push).
+            : Read<PushHead>(json, many).Select(e => (e.MessageUuid, e.Attempt, Hashes: (IReadOnlyList<string>?)null)).ToArray();
         var receipts = new List<BusinessReceipt>();
         foreach (var envelope in envelopes)
         {
-            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow, envelopes.Length));
+            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow, envelopes.Length, envelope.Hashes));
             if (ReceiptFor(name, profile, envelope.MessageUuid) is { } receipt) receipts.Add(receipt);
         }
         if (receipts.Count > 0)
@@ -121,6 +132,12 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         }
         return Results.Accepted();
     }
+
+    private static T[] Read<T>(ReadOnlyMemory<byte> json, bool many) =>
+        many ? JsonSerializer.Deserialize<T[]>(json.Span, PlatformJson.Options)! : [JsonSerializer.Deserialize<T>(json.Span, PlatformJson.Options)!];
+
+    private static IReadOnlyList<string> Hashes(Message message) =>
+        [.. MessageDocuments.Files(message).Select(f => Convert.ToHexStringLower(SHA256.HashData(f.File.Content)))];
 
     private BusinessReceipt? ReceiptFor(string system, ReceiverProfile profile, Guid uuid) =>
         _poisoned.TryGetValue(uuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == system)

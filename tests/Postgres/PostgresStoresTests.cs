@@ -196,6 +196,44 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
     [Theory]
     [InlineData("PostgreSQL")]
     [InlineData("memory")]
+    public async Task A_document_is_put_once_read_back_as_it_was_put_and_deleted_with_its_message(string kind)
+    {
+        await using var db = await Database();
+        IDocumentStore store = kind == "memory" ? new MemoryDocumentStore() : new PostgresDocumentStore(db);
+        var (message, other) = (Guid.NewGuid(), Guid.NewGuid());
+        // Over two pieces and not a whole number of them; the empty document is a document all the same.
+        var letter = TestBytes.Random(2 * DocumentStreams.ChunkBytes + 12_345, seed: 1);
+        var attachment = TestBytes.Random(10, seed: 2);
+        var key = new DocumentKey(message, 0, 0);
+
+        var put = await store.Put(key, new MemoryStream(letter));
+        Assert.Equal(new DocumentPut(letter.Length, TestBytes.Sha256(letter), DocumentPutOutcome.Stored), put);
+        Assert.Equal(DocumentPutOutcome.Stored, (await store.Put(new DocumentKey(message, 1, 0), new MemoryStream(attachment))).Outcome);
+        Assert.Equal(DocumentPutOutcome.Stored, (await store.Put(new DocumentKey(message, 1, 1), Stream.Null)).Outcome);
+        Assert.Equal(DocumentPutOutcome.Stored, (await store.Put(new DocumentKey(other, 0, 0), new MemoryStream(attachment))).Outcome);
+
+        Assert.Equal(new StoredDocument(letter.Length, TestBytes.Sha256(letter)), await store.Find(key));
+        Assert.Equal(letter, await Read(store, key));
+        Assert.Equal(attachment, await Read(store, new DocumentKey(message, 1, 0)));
+        Assert.Equal(new StoredDocument(0, TestBytes.Sha256([])), await store.Find(new DocumentKey(message, 1, 1)));
+        Assert.Empty(await Read(store, new DocumentKey(message, 1, 1)));
+        Assert.Null(await store.Find(new DocumentKey(message, 2, 0)));
+        Assert.Null(await store.Open(new DocumentKey(message, 2, 0)));
+
+        // A repeat changes nothing; other bytes under the same key are read, hashed and not stored.
+        Assert.Equal(put with { Outcome = DocumentPutOutcome.AlreadyStored }, await store.Put(key, new MemoryStream(letter)));
+        Assert.Equal(new DocumentPut(attachment.Length, TestBytes.Sha256(attachment), DocumentPutOutcome.OtherBytesStored), await store.Put(key, new MemoryStream(attachment)));
+        Assert.Equal(letter, await Read(store, key));
+
+        await store.Delete(message);
+        Assert.Null(await store.Find(key));
+        Assert.Null(await store.Open(new DocumentKey(message, 1, 0)));
+        Assert.Equal(attachment, await Read(store, new DocumentKey(other, 0, 0)));
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
     public async Task A_print_lane_letter_moves_only_forward_and_a_letter_its_batch_has_not_stored_is_not_moved(string kind)
     {
         await using var db = await Database();
@@ -221,6 +259,34 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         Assert.Equal((LetterState.HandedToPostalService, at.AddHours(6)), (rows[LetterRecord.KeyOf(1, 0)].State, rows[LetterRecord.KeyOf(1, 0)].DeliveredAt));
         Assert.Equal(LetterState.Printed, rows[LetterRecord.KeyOf(2, 0)].State);
         Assert.Equal([LetterState.HandedToPostalService], (await store.DeliveredInBulk("case")).Select(f => f.Letter.State));
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task Puts_of_one_key_at_once_store_it_once(string kind)
+    {
+        await using var db = await Database();
+        IDocumentStore store = kind == "memory" ? new MemoryDocumentStore() : new PostgresDocumentStore(db);
+        var key = new DocumentKey(Guid.NewGuid(), 0, 0);
+        var letter = TestBytes.Random(DocumentStreams.ChunkBytes + 1, seed: 3);
+
+        var puts = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => store.Put(key, new MemoryStream(letter)))));
+
+        Assert.Single(puts, p => p.Outcome == DocumentPutOutcome.Stored);
+        Assert.All(puts, p => Assert.Equal((letter.Length, TestBytes.Sha256(letter)), (p.Length, p.Sha256)));
+        Assert.Equal(letter, await Read(store, key));
+    }
+
+    private static async Task<byte[]> Read(IDocumentStore store, DocumentKey key)
+    {
+        await using var stream = (await store.Open(key))!;
+        using var copy = new MemoryStream();
+        // Small reads, so that one piece is read in many and the pieces' ends fall inside reads.
+        var buffer = new byte[100_003];
+        int read;
+        while ((read = await stream.ReadAsync(buffer)) > 0) copy.Write(buffer, 0, read);
+        return copy.ToArray();
     }
 
     /// <summary>The events as the webhook receives them: the push body made of the runs' stored JSON.</summary>

@@ -36,6 +36,8 @@ public class PlatformFixture : IAsyncLifetime
     public IClusterClient Client => Cluster.Client;
     public HttpClient Http { get; private set; } = null!;
     public ReceiverSimulator Receivers { get; private set; } = null!;
+    /// <summary>The silo's document store, which the HTTP API in front of it shares, as the silo process's own API does.</summary>
+    public IDocumentStore Documents { get; private set; } = null!;
     public ResendFlowOptions Flow { get; private set; } = null!;
     /// <summary>The API as the sender systems "alfa-kommune" and "beta-styrelse" call it, with their API keys.</summary>
     public HttpClient Alpha { get; private set; } = null!;
@@ -94,6 +96,7 @@ public class PlatformFixture : IAsyncLifetime
         Alpha = SenderHttp(AlphaKey);
         Beta = SenderHttp(BetaKey);
         Receivers = await ReceiverSimulator.Start(apiUrl);
+        Receivers.HashDocuments = true;
     }
 
     /// <summary>The platform's clock is <paramref name="time"/>; Orleans' own (membership, messaging, timers) stays real.</summary>
@@ -146,6 +149,7 @@ public class PlatformFixture : IAsyncLifetime
         });
         Cluster = cluster.Build();
         await Cluster.DeployAsync();
+        Documents = Cluster.Silos[0].ServiceProvider.GetRequiredService<IDocumentStore>();
         _wakeUps = new WakeUps(Client, Options.Create(new SchedulerOptions()));
     }
 
@@ -158,6 +162,7 @@ public class PlatformFixture : IAsyncLifetime
         if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1") web.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         web.Services.AddSingleton<IGrainFactory>(Client);
         web.Services.AddSingleton<TimeProvider>(Time);
+        web.Services.AddSingleton(Documents);
         web.Services.AddDigitalPostApi(_configuration);
         _api = web.Build();
         _api.UseDigitalPostErrors();

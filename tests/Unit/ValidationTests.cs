@@ -101,13 +101,22 @@ public class ValidationTests
     [Fact]
     public void A_message_over_99_5_MB_is_reported_as_body_and_exactly_99_5_MB_is_accepted()
     {
-        Assert.Equal(99.5 * 1024 * 1024, MessageRules.MaxMessageBytes);
+        Assert.Equal(99_500_000, MessageRules.MaxMessageBytes);
 
         var tooLarge = TestMessages.Valid().WithMainDocument(d => d with { Files = [TestMessages.Pdf("stor.pdf", MessageRules.MaxMessageBytes + 1)] });
         AssertOnlyError(tooLarge, "body");
 
         var atTheLimit = TestMessages.Valid().WithMainDocument(d => d with { Files = [TestMessages.Pdf("stor.pdf", MessageRules.MaxMessageBytes)] });
         Assert.Empty(Validate(atTheLimit));
+    }
+
+    [Fact]
+    public void A_file_in_the_document_store_counts_by_its_length()
+    {
+        DocumentFile Stored(long bytes) => new("stor.pdf", "application/pdf", [], Length: bytes, Sha256: "00");
+
+        AssertOnlyError(TestMessages.Valid().WithMainDocument(d => d with { Files = [Stored(MessageRules.MaxMessageBytes + 1)] }), "body");
+        Assert.Empty(Validate(TestMessages.Valid().WithMainDocument(d => d with { Files = [Stored(MessageRules.MaxMessageBytes)] })));
     }
 
     [Fact]
