@@ -62,7 +62,8 @@ public sealed class OrganisationGrain(
         var errors = new List<ValidationError>();
         if (string.IsNullOrWhiteSpace(contactPoint.ContactPointId)) errors.Add(new("contactPointId", "is missing"));
         if (string.IsNullOrWhiteSpace(contactPoint.Name)) errors.Add(new("name", "is missing"));
-        if (!S.ReceiverSystems.ContainsKey(contactPoint.ReceiverSystemId))
+        if (contactPoint.ReceiverSystemId is null) errors.Add(new("receiverSystemId", "is missing"));
+        else if (!S.ReceiverSystems.ContainsKey(contactPoint.ReceiverSystemId))
             errors.Add(new("receiverSystemId", $"'{contactPoint.ReceiverSystemId}' is not a receiver system of {CvrNumber}"));
         if (errors.Count > 0) throw new ValidationException(errors);
         S.ContactPoints[contactPoint.ContactPointId] = contactPoint;

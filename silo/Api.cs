@@ -1,5 +1,6 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
+using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 
@@ -39,15 +40,7 @@ public static class Api
 {
     public static IEndpointRouteBuilder MapDigitalPostApi(this IEndpointRouteBuilder endpoints)
     {
-        // A broken rule is the caller's mistake, answered 400 with each field, not an error of the platform.
-        var app = endpoints.MapGroup("").AddEndpointFilter(async (context, next) =>
-        {
-            try { return await next(context); }
-            catch (ValidationException invalid)
-            {
-                return Results.ValidationProblem(invalid.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()));
-            }
-        });
+        var app = endpoints.MapGroup("");
         app.MapOrganisationApi();
         app.MapMessageApi();
         app.MapMassSendingApi();
@@ -59,7 +52,11 @@ public static class Api
 
     private static void MapOrganisationApi(this RouteGroupBuilder app)
     {
-        var organisations = app.MapGroup("/api/organisations/{cvr}");
+        // Every organisation is named by its CVR number; anything else (a blank, a CPR number) names none.
+        var organisations = app.MapGroup("/api/organisations/{cvr}").AddEndpointFilter((context, next) =>
+            context.HttpContext.GetRouteValue("cvr") is string cvr && Cvr.Check(cvr) is { } error
+                ? throw new ValidationException([new ValidationError("cvr", Cpr.Redact(error))])
+                : next(context));
         organisations.MapPut("", (string cvr, OrganisationRegistration body, IGrainFactory grains) =>
             grains.GetGrain<IOrganisationGrain>(cvr).Register(body));
         organisations.MapGet("", async (string cvr, IGrainFactory grains) =>
@@ -106,8 +103,14 @@ public static class Api
             return outcome == ReceiptOutcome.UnknownMessage ? Results.NotFound(new { outcome }) : Results.Ok(new { outcome });
         });
         // Receipts for many messages at once, as receiver systems that take bulk pushes send them: one outcome each.
-        app.MapPost("/api/receipts/batch", async (BusinessReceipt[] receipts, IGrainFactory grains) =>
-            Results.Ok((await grains.GetGrain<ILettersGrain>(0).ApplyReceipts(receipts)).Select((outcome, i) => new { receipts[i].MessageUuid, outcome })));
+        app.MapPost("/api/receipts/batch", async (BusinessReceipt?[] receipts, IGrainFactory grains) =>
+        {
+            var missing = receipts.Select((receipt, i) => (receipt, i)).Where(r => r.receipt is null)
+                .Select(r => new ValidationError($"[{r.i}]", "is null; each receipt is an object with a messageUuid and positive")).ToList();
+            if (missing.Count > 0) throw new ValidationException(missing);
+            var given = receipts.OfType<BusinessReceipt>().ToList();
+            return Results.Ok((await grains.GetGrain<ILettersGrain>(0).ApplyReceipts(given)).Select((outcome, i) => new { given[i].MessageUuid, outcome }));
+        });
         // A merge letter's PDF is laid out when it is opened: messages carry this location instead of the document.
         app.MapGet("/api/letters/{messageUuid:guid}/document.pdf", async (Guid messageUuid, IGrainFactory grains) =>
             await grains.GetGrain<ILettersGrain>(0).Find(messageUuid) is { } letter && await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).Preview(letter.Row) is { } preview

@@ -38,11 +38,18 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
     public const int IssuesShown = 100;
     private const int ChunksInFlight = 4;
 
+    /// <summary>The largest template and options parts: a letter's template is a few kilobytes.</summary>
+    public const int MaxTemplateBytes = 1 << 20, MaxOptionsBytes = 1 << 16;
+    /// <summary>RFC 2046 allows a multipart boundary of 1 to 70 characters.</summary>
+    private const int MaxBoundaryLength = 70;
+
     public async Task<BatchUpload> Read(HttpRequest request, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
             throw Invalid("body", "must be multipart/form-data with the parts options, template, recipients and any attachment or rowAttachment");
-        var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value ?? throw Invalid("body", "has no multipart boundary");
+        var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value;
+        if (string.IsNullOrEmpty(boundary) || boundary.Length > MaxBoundaryLength)
+            throw Invalid("body", $"needs a multipart boundary of 1 to {MaxBoundaryLength} characters in its Content-Type");
         var reader = new MultipartReader(boundary, request.Body);
 
         string? optionsJson = null, template = null;
@@ -58,21 +65,20 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
                 var name = disposition?.Name.Value?.Trim('"') ?? "";
                 switch (name)
                 {
-                    case "options": optionsJson = await new StreamReader(section.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken); break;
-                    case "template": template = await new StreamReader(section.Body, Encoding.UTF8).ReadToEndAsync(cancellationToken); break;
+                    case "options": optionsJson = await Text(section.Body, name, MaxOptionsBytes, cancellationToken); break;
+                    case "template": template = await Text(section.Body, name, MaxTemplateBytes, cancellationToken); break;
                     case "attachment" or "rowAttachment":
                         var filename = disposition?.FileName.Value?.Trim('"') ?? disposition?.FileNameStar.Value;
                         if (string.IsNullOrWhiteSpace(filename)) throw Invalid(name, "each attachment needs a filename");
-                        using (var buffer = new MemoryStream())
-                        {
-                            await section.Body.CopyToAsync(buffer, cancellationToken);
-                            var attachment = new Attachment(filename, section.ContentType ?? "application/octet-stream", buffer.ToArray());
-                            (name == "attachment" ? common : individual).Add(attachment);
-                            hash.AppendData(Encoding.UTF8.GetBytes($"{name}\n{filename}\n"));
-                            hash.AppendData(SHA256.HashData(attachment.Content));
-                        }
+                        // No letter can carry a file larger than a whole message may be.
+                        var content = await Bytes(section.Body, name, MessageRules.MaxMessageBytes, cancellationToken);
+                        var attachment = new Attachment(filename, section.ContentType ?? "application/octet-stream", content);
+                        (name == "attachment" ? common : individual).Add(attachment);
+                        hash.AppendData(Encoding.UTF8.GetBytes($"{name}\n{filename}\n"));
+                        hash.AppendData(SHA256.HashData(attachment.Content));
                         break;
                     case "recipients":
+                        if (csv is not null) throw Invalid(name, "is given twice; send one CSV of recipients");
                         csv = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
                         var chunk = new byte[1 << 16];
                         int read;
@@ -83,7 +89,7 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
                         }
                         csv.Position = 0;
                         break;
-                    default: throw Invalid(name.Length == 0 ? "body" : name, "is not a part of a merge batch (options, template, recipients, attachment, rowAttachment)");
+                    default: throw Invalid(name.Length == 0 ? "body" : Cpr.Redact(name), "is not a part of a merge batch (options, template, recipients, attachment, rowAttachment)");
                 }
             }
             if (optionsJson is null) throw Invalid("options", "is missing");
@@ -92,7 +98,7 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
 
             BatchOptions? parsedOptions;
             try { parsedOptions = JsonSerializer.Deserialize<BatchOptions>(optionsJson, PlatformJson.Options); }
-            catch (JsonException e) { throw Invalid("options", $"is not valid JSON for the batch options: {e.Message}"); }
+            catch (JsonException e) { throw Invalid("options", Problems.WhereJsonFails(e)); }
             if (parsedOptions is null) throw Invalid("options", "is empty");
             var errors = BatchRules.Validate(parsedOptions, time.GetUtcNow(), flow.Value.MaxValoerAhead);
             if (errors.Count > 0) throw new ValidationException(errors);
@@ -108,11 +114,43 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
                 Fingerprint = Convert.ToHexString(hash.GetHashAndReset()),
             };
         }
+        catch (Exception e) when (IsMalformedMultipart(e))
+        {
+            if (csv is not null) await csv.DisposeAsync();
+            // The reader's message is not passed on: it may quote the raw part.
+            throw Invalid("body", "is not a well-formed multipart/form-data body: the boundary of its Content-Type never comes, " +
+                                  "a part is cut off before its closing boundary, or a part's headers are malformed or too long");
+        }
         catch
         {
             if (csv is not null) await csv.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The multipart reader's complaints about the body; an I/O error of the spool file or of the connection
+    /// (Kestrel's <see cref="BadHttpRequestException"/>, which is an <see cref="IOException"/>) is not one.</summary>
+    private static bool IsMalformedMultipart(Exception e) =>
+        e is InvalidDataException or IOException and not BadHttpRequestException && e.Source == typeof(MultipartReader).Assembly.GetName().Name;
+
+    private static async Task<byte[]> Bytes(Stream part, string name, long limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        int read;
+        while ((read = await part.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit) throw Invalid(name, $"is larger than {limit:N0} bytes");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>A part's text: UTF-8 unless a byte order mark says otherwise, the mark not included.</summary>
+    private static async Task<string> Text(Stream part, string name, int limit, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(new MemoryStream(await Bytes(part, name, limit, cancellationToken)), Encoding.UTF8);
+        return await reader.ReadToEndAsync(cancellationToken);
     }
 
     public async Task<IntakeResult> Accept(AuthenticatedSender sender, BatchUpload upload)
@@ -122,11 +160,12 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
         var batch = grains.GetGrain<IMergeBatchGrain>(batchId);
         var header = new BatchHeader(sender.Id, senderBatchId, sender.Cvr, sender.Name, upload.Options with { BatchId = senderBatchId },
             upload.Template, upload.Common, upload.Individual, upload.Fingerprint);
+        // The header is judged before the batch begins: a file refused for its header stores nothing, and its batch id
+        // stays free for the corrected file.
+        using var text = CsvText.Open(upload.Csv, leaveOpen: true);
+        var results = ReaderFor(upload).Read(text);
         var begun = await batch.Begin(header);
         if (begun != BatchBeginOutcome.Receiving) return new IntakeResult(begun, await batch.GetStatus(), [], 0);
-
-        var csvReader = ReaderFor(upload);
-        using var text = CsvText.Open(upload.Csv, leaveOpen: true);
 
         var shown = new List<RowIssue>();
         var issueCount = 0;
@@ -146,9 +185,7 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
             }
         }
 
-        // A header the batch cannot be sent with (no recipient column, a merge field with no column) throws here,
-        // before any chunk is stored: the whole upload is refused with the reason.
-        foreach (var result in csvReader.Read(text))
+        foreach (var result in results)
         {
             if (result.Accepted is { } row) rows.Add(row);
             issues.AddRange(result.Issues);

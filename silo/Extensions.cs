@@ -107,6 +107,10 @@ public static class SiloExtensions
         services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section));
         services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemHandler>();
+        // A body or parameter that cannot be bound throws, so ProblemHandler answers it with where it fails; otherwise
+        // it is a bare 400, and its reason goes only to a debug log, with the value quoted.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.TryAddSingleton<WakeUps>();
         services.AddOptions<Dictionary<string, SenderAccount>>().Bind(configuration.GetSection(SenderDirectory.Section));
         services.AddSingleton<SenderDirectory>();
@@ -126,10 +130,8 @@ public static class SiloExtensions
         return app;
     }
 
-    /// <summary>Anything the API did not expect becomes a problem-details 500 that leaks no internals.</summary>
-    public static IApplicationBuilder UseDigitalPostErrors(this IApplicationBuilder app) =>
-        app.UseExceptionHandler(errors => errors.Run(context =>
-            Results.Problem(title: "The platform failed to handle the request", statusCode: 500).ExecuteAsync(context)));
+    /// <summary>Every error becomes a problem-details answer (<see cref="ProblemHandler"/>).</summary>
+    public static IApplicationBuilder UseDigitalPostErrors(this IApplicationBuilder app) => app.UseExceptionHandler();
 
     private static Task WriteHealth(HttpContext context, HealthReport report)
     {

@@ -36,52 +36,80 @@ public static class MessageRules
         var errors = new List<ValidationError>();
         void Fail(string field, string reason) => errors.Add(new(field, reason));
 
-        var header = message.Header;
-        if (header.MessageUuid == Guid.Empty) Fail("header.messageUuid", "is missing");
-        if (string.IsNullOrWhiteSpace(header.Label)) Fail("header.label", "is missing");
-        if (Cvr.Check(header.Sender?.SenderId) is { } senderError) Fail("header.sender.senderId", senderError);
-        if (header.Recipient is null) Fail("header.recipient", "is missing");
+        // JSON binding leaves a missing or null object null whatever the contract's nullability says.
+        if (message.Header is not { } header) Fail("header", "is missing");
+        else ValidateHeader(header, message.Channel, now, options, Fail);
+        ValidateBody(message.Body, Fail);
+        return errors;
+    }
+
+    private static void ValidateHeader(MessageHeader header, DeliveryChannel channel, DateTimeOffset now, ResendFlowOptions options, Action<string, string> fail)
+    {
+        if (header.MessageUuid == Guid.Empty) fail("header.messageUuid", "is missing");
+        if (string.IsNullOrWhiteSpace(header.Label)) fail("header.label", "is missing");
+        if (Cvr.Check(header.Sender?.SenderId) is { } senderError) fail("header.sender.senderId", senderError);
+        if (header.Recipient is null) fail("header.recipient", "is missing");
         else if (header.Recipient.IdType == RecipientIdType.Cpr)
         {
             if (MassSending.Cpr.Check(header.Recipient.RecipientId) is { IsValid: false, Error: var cprError })
-                Fail("header.recipient.recipientId", cprError ?? "is not a CPR number");
+                fail("header.recipient.recipientId", cprError ?? "is not a CPR number");
         }
-        else if (Cvr.Check(header.Recipient.RecipientId) is { } recipientError) Fail("header.recipient.recipientId", recipientError);
+        else if (Cvr.Check(header.Recipient.RecipientId) is { } recipientError) fail("header.recipient.recipientId", recipientError);
         if (header.Recipient?.ProductionUnit is { } pNumber && MassSending.PNumber.Check(pNumber) is { } pError)
-            Fail("header.recipient.productionUnit", pError);
-        if (message.Channel == DeliveryChannel.PhysicalPost && header.Recipient?.Address is not { Count: > 0 })
-            Fail("header.recipient.address", "physical post needs the recipient's postal address");
-        if (message.Channel == DeliveryChannel.NemSms && header.Recipient?.IdType != RecipientIdType.Cpr)
-            Fail("channel", "NemSMS reaches citizens (CPR) only");
+            fail("header.recipient.productionUnit", pError);
+        if (channel == DeliveryChannel.PhysicalPost && header.Recipient?.Address is not { Count: > 0 })
+            fail("header.recipient.address", "physical post needs the recipient's postal address");
+        if (channel == DeliveryChannel.NemSms && header.Recipient?.IdType != RecipientIdType.Cpr)
+            fail("channel", "NemSMS reaches citizens (CPR) only");
         if (header.DoNotDeliverUntilDate is { } valoer && valoer > now + options.MaxValoerAhead)
-            Fail("header.doNotDeliverUntilDate", $"{valoer:O} is more than {Durations.Describe(options.MaxValoerAhead)} ahead");
+            fail("header.doNotDeliverUntilDate", $"{valoer:O} is more than {Durations.Describe(options.MaxValoerAhead)} ahead");
+    }
 
-        if (message.Body?.MainDocument is null) Fail("body.mainDocument", "is missing");
-        else
+    private static void ValidateBody(MessageBody? body, Action<string, string> fail)
+    {
+        if (body?.MainDocument is null)
         {
-            long bytes = 0;
-            foreach (var (doc, d) in MessageDocuments.All(message.Body).Select((doc, d) => (doc, d)))
-            {
-                var path = MessageDocuments.PathOf(message.Body, d);
-                if (doc.Files is not { Count: > 0 }) Fail($"{path}.files", "a document needs at least one file");
-                foreach (var (file, i) in (doc.Files ?? []).Select((f, i) => (f, i)))
-                {
-                    if (string.IsNullOrWhiteSpace(file.Filename)) Fail($"{path}.files[{i}].filename", "is missing");
-                    if (string.IsNullOrWhiteSpace(file.EncodingFormat)) Fail($"{path}.files[{i}].encodingFormat", "is missing");
-                    bytes += file.IsStored() ? file.Length ?? 0 : file.Content?.LongLength ?? 0;
-                }
-                foreach (var (action, i) in (doc.Actions ?? []).Select((a, i) => (a, i)))
-                {
-                    if (string.IsNullOrWhiteSpace(action.Label)) Fail($"{path}.actions[{i}].label", "is missing");
-                    if (action.EntryPoint is null && string.IsNullOrWhiteSpace(action.Reservation))
-                        Fail($"{path}.actions[{i}]", "needs an entryPoint or a reservation");
-                    if (action.StartDateTime is { } start && action.EndDateTime is { } end && end < start)
-                        Fail($"{path}.actions[{i}].endDateTime", "is before startDateTime");
-                }
-            }
-            if (bytes > MaxMessageBytes) Fail("body", $"the message is {bytes:N0} bytes; at most {MaxMessageBytes:N0} (99.5 MB) are allowed");
+            fail("body.mainDocument", "is missing");
+            return;
         }
-        return errors;
+        var documents = new List<(string Path, Document? Doc)> { ("body.mainDocument", body.MainDocument) };
+        documents.AddRange((body.AdditionalDocuments ?? []).Select((d, i) => ($"body.additionalDocuments[{i}]", (Document?)d)));
+        documents.AddRange((body.TechnicalDocuments ?? []).Select((d, i) => ($"body.technicalDocuments[{i}]", (Document?)d)));
+        long bytes = 0;
+        foreach (var (path, doc) in documents)
+        {
+            if (doc is null)
+            {
+                fail(path, "is null; a document is an object with a label and files");
+                continue;
+            }
+            if (doc.Files is not { Count: > 0 }) fail($"{path}.files", "a document needs at least one file");
+            foreach (var (file, i) in (doc.Files ?? []).Select((f, i) => (f, i)))
+            {
+                if (file is null)
+                {
+                    fail($"{path}.files[{i}]", "is null; a file is an object with a filename, an encodingFormat and its content");
+                    continue;
+                }
+                if (string.IsNullOrWhiteSpace(file.Filename)) fail($"{path}.files[{i}].filename", "is missing");
+                if (string.IsNullOrWhiteSpace(file.EncodingFormat)) fail($"{path}.files[{i}].encodingFormat", "is missing");
+                bytes += file.IsStored() ? file.Length ?? 0 : file.Content?.LongLength ?? 0;
+            }
+            foreach (var (action, i) in (doc.Actions ?? []).Select((a, i) => (a, i)))
+            {
+                if (action is null)
+                {
+                    fail($"{path}.actions[{i}]", "is null; an action is an object with a label and an entryPoint or a reservation");
+                    continue;
+                }
+                if (string.IsNullOrWhiteSpace(action.Label)) fail($"{path}.actions[{i}].label", "is missing");
+                if (action.EntryPoint is null && string.IsNullOrWhiteSpace(action.Reservation))
+                    fail($"{path}.actions[{i}]", "needs an entryPoint or a reservation");
+                if (action.StartDateTime is { } start && action.EndDateTime is { } end && end < start)
+                    fail($"{path}.actions[{i}].endDateTime", "is before startDateTime");
+            }
+        }
+        if (bytes > MaxMessageBytes) fail("body", $"the message is {bytes:N0} bytes; at most {MaxMessageBytes:N0} (99.5 MB) are allowed");
     }
 }
 
@@ -107,10 +135,12 @@ public static class OrganisationRules
 }
 
 /// <summary>Thrown by a grain when its input breaks a rule; the HTTP API turns it into a 400 naming each field.</summary>
+/// <remarks>The reasons may quote the refused value, for the caller. The message, which Orleans logs when a grain
+/// throws, has CPR-shaped numbers masked.</remarks>
 [GenerateSerializer, Alias("dp.ValidationException")]
 public sealed class ValidationException : Exception
 {
-    public ValidationException(IReadOnlyList<ValidationError> errors) : base(string.Join("; ", errors)) => Errors = [.. errors];
+    public ValidationException(IReadOnlyList<ValidationError> errors) : base(MassSending.Cpr.Redact(string.Join("; ", errors))) => Errors = [.. errors];
 
     [Id(0)] public ValidationError[] Errors { get; private set; }
 }

@@ -55,6 +55,9 @@ public class PlatformFixture : IAsyncLifetime
     // Grain state is keyed by service id: a cluster restarted on the same storage must be the same service.
     private readonly string _serviceId = "dp-" + Guid.NewGuid().ToString("N")[..8];
 
+    /// <summary>Where the silo's and the API's logs go besides the console of <c>DIGITALPOST_TEST_LOGS=1</c>; nowhere by default.</summary>
+    protected virtual void AddLogging(ILoggingBuilder logging) { }
+
     /// <summary>The platform's storage settings (<c>Storage:*</c>); none is the in-memory default.</summary>
     protected virtual Task<IReadOnlyDictionary<string, string?>> PrepareStorage() =>
         Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
@@ -85,7 +88,7 @@ public class PlatformFixture : IAsyncLifetime
     public const string BetaSender = "beta-styrelse";
     public const string BetaKey = "beta-test-key";
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Smtp = await SmtpSink.Start();
         _configuration = Configuration(await PrepareStorage());
@@ -142,6 +145,7 @@ public class PlatformFixture : IAsyncLifetime
             // DIGITALPOST_TEST_LOGS=1 shows the silo's warnings and errors while a test runs.
             if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1")
                 silo.Services.AddLogging(l => l.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
+            silo.Services.AddLogging(AddLogging);
             UseFakePlatformClock(silo, Time);
             // Reminders follow the platform's clock too: they bring the wake-up schedule back after a restart, and a
             // test cannot wait a real minute for that.
@@ -160,6 +164,7 @@ public class PlatformFixture : IAsyncLifetime
         web.WebHost.UseUrls($"http://127.0.0.1:{port}");
         web.Logging.ClearProviders();
         if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1") web.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        AddLogging(web.Logging);
         web.Services.AddSingleton<IGrainFactory>(Client);
         web.Services.AddSingleton<TimeProvider>(Time);
         web.Services.AddSingleton(Documents);

@@ -320,6 +320,64 @@ public class CsvTests
     }
 
     [Fact]
+    public void A_file_without_its_header_row_is_refused_without_quoting_the_CPR_number_that_stands_there()
+    {
+        var error = Assert.Throws<CsvHeaderException>(() => Read($"{Cpr1};Søren\n"));
+
+        Assert.Contains($"'{Cpr1[..6]}-XXXX'", Assert.Single(error.Problems));
+        Assert.DoesNotContain(Cpr1, error.Message);
+    }
+
+    [Theory]
+    [InlineData("c\0p\0r\0;\0n\0a\0v\0n\0", "NUL")]
+    [InlineData(null, "longer than")]
+    public void A_first_line_that_is_not_a_header_of_text_is_refused_without_reading_on(string? header, string reason)
+    {
+        // Without line breaks the whole file would be read as one line: the header stops at 65,536 characters.
+        var csv = header ?? new string('x', 10_000_000);
+
+        var error = Assert.Throws<CsvHeaderException>(() => Read(csv + "\n"));
+
+        Assert.Contains(reason, Assert.Single(error.Problems));
+    }
+
+    [Fact]
+    public void A_template_of_many_fields_against_the_wrong_file_is_one_problem_listing_twenty()
+    {
+        var fields = Enumerable.Range(0, 1000).Select(i => $"felt{i:D4}").ToArray();
+
+        var error = Assert.Throws<CsvHeaderException>(() => Read($"cpr;navn\n{Cpr1};a\n", fields));
+
+        var problem = Assert.Single(error.Problems);
+        Assert.Contains("'felt0000', 'felt0001'", problem);
+        Assert.Contains("and 980 more", problem);
+        Assert.True(problem.Length < 1000, problem);
+    }
+
+    [Fact]
+    public void A_value_over_10000_characters_rejects_its_row_naming_the_column_and_reading_continues()
+    {
+        var rows = Read($"cpr;navn;\n{Cpr1};{new string('A', 10_000)};\n{Cpr2};{new string('B', 10_001)};\n{Cpr3};c;{new string('C', 20_000)}\n{Cpr1};d;\n");
+
+        Accepted(rows[0]);
+        RejectedBy(rows[1], 2, "navn", "holds 10,001 characters; a value may hold at most 10,000");
+        RejectedBy(rows[2], 3, "column 3", "20,000 characters");
+        Accepted(rows[3]);
+    }
+
+    [Fact]
+    public void A_row_longer_than_16_MB_ends_the_reading_with_an_error_instead_of_taking_the_rest_of_the_file_into_memory()
+    {
+        var csv = $"cpr;navn\n{Cpr1};a\n{Cpr2};\"{new string('x', 40 << 20)}\n{Cpr3};c\n";
+
+        var rows = Reader().Read(new StreamReader(new MemoryStream(Utf8NoBom.GetBytes(csv)))).ToList();
+
+        Assert.Equal(2, rows.Count);
+        Accepted(rows[0]);
+        RejectedBy(rows[1], 2, "row", "longer than 16 MB");
+    }
+
+    [Fact]
     public void Recipient_columns_are_merge_fields_only_when_the_template_uses_them()
     {
         var row = Accepted(Assert.Single(Read($"CPR;navn\n{Cpr1};Søren\n", ["cpr", "navn"])));

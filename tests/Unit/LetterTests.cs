@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -374,6 +375,21 @@ public class LetterPdfTests
 
         Assert.InRange(wide.PageCount, 1, 2);
         Assert.Equal(1, empty.PageCount);
+    }
+
+    [Fact]
+    public void A_word_of_a_million_characters_is_broken_across_lines_and_pages_in_seconds()
+    {
+        var clock = Stopwatch.StartNew();
+        using var tenth = Open(Renderer.Render(Letter(new string('W', 100_000))));
+        var tenthTook = clock.Elapsed;
+        clock.Restart();
+        using var whole = Open(Renderer.Render(Letter(new string('W', 1_000_000) + " slut")));
+        var wholeTook = clock.Elapsed;
+
+        // Breaking used to measure the rest of the word for every line: 100,000 characters took 16 s, a million never ended.
+        Assert.InRange(whole.PageCount, 9 * tenth.PageCount, 11 * tenth.PageCount);
+        Assert.True(wholeTook < TimeSpan.FromSeconds(60), $"a million characters took {wholeTook}, 100,000 took {tenthTook}");
     }
 
     [Fact]

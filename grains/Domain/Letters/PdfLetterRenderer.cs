@@ -137,7 +137,7 @@ public sealed class PdfLetterRenderer
 
         private double Width(string text, XFont font) => Page.MeasureString(text, font).Width;
 
-        /// <summary>Greedy word wrap; a word wider than the line is broken where it must be.</summary>
+        /// <summary>Greedy word wrap; a word wider than the line is broken between characters, into lines that fit.</summary>
         private List<string> Wrap(string text, XFont font)
         {
             const double width = Right - Left;
@@ -156,32 +156,46 @@ public sealed class PdfLetterRenderer
                 }
                 if (line.Length > 0) lines.Add(line);
                 (line, lineWidth) = (word, wordWidth);
-                while (lineWidth > width)
-                {
-                    var head = Fit(line, font, width, ellipsis: false);
-                    lines.Add(head);
-                    line = line[head.Length..];
-                    lineWidth = Width(line, font);
-                }
+                if (wordWidth <= width) continue;
+                // The last piece of a broken word stays open for the words after it.
+                var start = 0;
+                for (int fits; start + (fits = Fitting(word, start, font, width, "")) < word.Length; start += fits)
+                    lines.Add(word.Substring(start, fits));
+                line = word[start..];
+                lineWidth = Width(line, font);
             }
             if (line.Length > 0 || lines.Count == 0) lines.Add(line);
             return lines;
         }
 
-        /// <summary>The longest start of <paramref name="text"/> that fits (at least one character, so wrapping progresses).</summary>
-        private string Fit(string text, XFont font, double width, bool ellipsis = true)
+        /// <summary><paramref name="text"/> if it fits, else its longest start that fits with an ellipsis.</summary>
+        private string Fit(string text, XFont font, double width) =>
+            Width(text, font) <= width ? text : text[..Fitting(text, 0, font, width, "…")] + "…";
+
+        /// <summary>How many characters of <paramref name="text"/> from <paramref name="start"/> fit in
+        /// <paramref name="width"/> followed by <paramref name="suffix"/>: at least one, so wrapping progresses, and
+        /// never half a surrogate pair.</summary>
+        /// <remarks>The length doubles while it fits and is then bisected, so no measured text is much longer than a
+        /// line: breaking a word of n characters costs time in proportion to n, not n² (a 5 MB word took minutes).</remarks>
+        private int Fitting(string text, int start, XFont font, double width, string suffix)
         {
-            if (Width(text, font) <= width) return text;
-            var suffix = ellipsis ? "…" : "";
-            int fits = 1, fails = text.Length;
+            var rest = text.Length - start;
+            bool Fits(int length) => Width(string.Concat(text.AsSpan(start, length), suffix), font) <= width;
+            int fits = 0, fails = rest + 1;
+            for (var probe = 1; fails == rest + 1 && fits < rest; probe = Math.Min(probe * 2, rest))
+            {
+                if (Fits(probe)) fits = probe;
+                else fails = probe;
+            }
             while (fails - fits > 1)
             {
                 var middle = (fits + fails) / 2;
-                if (Width(text[..middle] + suffix, font) <= width) fits = middle;
+                if (Fits(middle)) fits = middle;
                 else fails = middle;
             }
-            if (fits > 1 && char.IsHighSurrogate(text[fits - 1])) fits--;
-            return text[..fits] + suffix;
+            if (fits == 0) fits = 1;
+            if (char.IsHighSurrogate(text[start + fits - 1]) && fits < rest) fits += fits == 1 ? 1 : -1;
+            return fits;
         }
     }
 }

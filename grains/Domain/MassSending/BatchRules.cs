@@ -31,6 +31,12 @@ public static class BatchRules
         foreach (var (action, i) in (options.Actions ?? []).Select((a, i) => (a, i)))
         {
             var path = $"options.actions[{i}]";
+            // JSON binding leaves a null element null whatever the contract's nullability says.
+            if (action is null)
+            {
+                Fail(path, "is null; an action is an object with a label and an entryPoint or a reservation");
+                continue;
+            }
             if (string.IsNullOrWhiteSpace(action.Label)) Fail($"{path}.label", "is missing");
             if (action.EntryPoint is null && string.IsNullOrWhiteSpace(action.Reservation))
                 Fail(path, "needs an entryPoint (a link) or a reservation");

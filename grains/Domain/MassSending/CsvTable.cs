@@ -1,3 +1,4 @@
+using System.Text;
 using CsvHelper;
 
 namespace DigitalPost.Domain.MassSending;
@@ -6,16 +7,20 @@ namespace DigitalPost.Domain.MassSending;
 /// The header of a CSV file is unusable (no recipient column, a column twice, a merge field of the template missing),
 /// so no row of it could become a letter: the whole file is rejected before anything is accepted.
 /// </summary>
-public sealed class CsvHeaderException(IReadOnlyList<string> problems)
-    : Exception("The header row of the file cannot be used: " + string.Join(" ", problems))
+/// <remarks>The problems quote column names, and a file without a header row has its first data row there, CPR number
+/// and all: CPR-shaped numbers are masked, so the problems and the message may be shown and logged.</remarks>
+public sealed class CsvHeaderException(IReadOnlyList<string> problems) : Exception(Describe(problems))
 {
     /// <summary>Each problem as a sentence a sender can act on.</summary>
-    public IReadOnlyList<string> Problems { get; } = problems;
+    public IReadOnlyList<string> Problems { get; } = [.. problems.Select(Cpr.Redact)];
+
+    private static string Describe(IReadOnlyList<string> problems) =>
+        "The header row of the file cannot be used: " + Cpr.Redact(string.Join(" ", problems));
 }
 
 /// <summary>One data row: its number (data rows count from 1; the header and blank rows are not counted), its trimmed
-/// values, and why the row is malformed when its quoting is broken.</summary>
-internal readonly record struct CsvTableRow(int Row, string[] Fields, string? Malformed);
+/// values, and when it cannot be used, the field (a column's name, or "row") and why.</summary>
+internal readonly record struct CsvTableRow(int Row, string[] Fields, (string Field, string Reason)? Malformed);
 
 /// <summary>A delimited file read as a header and rows of strings, leaving the meaning of the columns to its callers.</summary>
 internal sealed class CsvTable
@@ -28,6 +33,17 @@ internal sealed class CsvTable
         Delimiter = delimiter;
         Header = header;
     }
+
+    /// <summary>The most characters a value may have. A letter's merge field is a name, an amount, a sentence; far
+    /// longer values are mistakes or attacks, and laying one out costs time in proportion to its length.</summary>
+    public const int MaxFieldLength = 10_000;
+
+    /// <summary>The most characters of a header line: 1,000 columns of 60 characters fit.</summary>
+    public const int MaxHeaderLength = 1 << 16;
+
+    /// <summary>The most bytes of one row. Rows are read one at a time, so this bounds the memory a row can take (a value
+    /// whose closing quote never comes would otherwise take the rest of the file into memory).</summary>
+    public const int MaxRowBytes = 16 << 20;
 
     public char Delimiter { get; }
 
@@ -47,8 +63,12 @@ internal sealed class CsvTable
             delimiter = line[4];
             line = NextNonBlankLine(reader);
         }
-        if (line is null)
+        if (string.IsNullOrWhiteSpace(line))
             throw new CsvHeaderException(["The file is empty: its first line must be a header naming the columns (for example cpr;navn)."]);
+        // Text has no NUL characters; binary files and UTF-32 (which the encoding guess reads as UTF-16) do.
+        if (line.Contains('\0'))
+            throw new CsvHeaderException(["The file is not CSV text: its first line holds NUL characters, as binary files and UTF-32 text do; " +
+                                          "save it as CSV in UTF-8 or as Excel's 'CSV (semikolonsepareret)'."]);
         var separator = delimiter ?? CsvText.DetectDelimiter(line);
         using var headerReader = CsvReader.FromText(line, Options(separator));
         var header = headerReader.Read()
@@ -67,14 +87,31 @@ internal sealed class CsvTable
         var options = Options(Delimiter, record => malformed.TryAdd(record.RecordNumber, record.Reason));
         using var csv = CsvReader.Create(reader, options, leaveOpen: true);
         var row = 0;
-        while (csv.Read())
+        while (true)
         {
+            bool more, tooLong = false;
+            // Only a row over MaxRowBytes throws: malformed quoting is recovered from and reported as it is met.
+            try { more = csv.Read(); }
+            catch (CsvFormatException) { (more, tooLong) = (false, true); }
+            if (tooLong)
+                yield return new CsvTableRow(++row, [], ("row", $"is longer than {MaxRowBytes >> 20} MB, so it and the rows after it were not read; " +
+                                                                "check for a double quote that is never closed"));
+            if (!more) yield break;
             var fields = new string[csv.FieldCount];
             for (var i = 0; i < fields.Length; i++) fields[i] = Clean(csv.GetString(i));
             var broken = malformed.Remove(csv.RowNumber, out var reason);
             if (!broken && fields.All(f => f.Length == 0)) continue;
-            yield return new CsvTableRow(++row, fields, broken ? Describe(reason) : null);
+            yield return new CsvTableRow(++row, fields, broken ? ("row", Describe(reason)) : Overlong(fields));
         }
+    }
+
+    /// <summary>The first value longer than <see cref="MaxFieldLength"/>, named by its column.</summary>
+    private (string Field, string Reason)? Overlong(string[] fields)
+    {
+        var column = Array.FindIndex(fields, f => f.Length > MaxFieldLength);
+        if (column < 0) return null;
+        var name = column < Header.Count && Header[column].Length > 0 ? Header[column] : $"column {column + 1}";
+        return (name, $"holds {fields[column].Length:N0} characters; a value may hold at most {MaxFieldLength:N0}");
     }
 
     private static CsvReaderOptions Options(char separator, Action<CsvMalformedRecord>? onMalformed = null) => new()
@@ -90,17 +127,41 @@ internal sealed class CsvTable
         FieldCountMismatch = CsvFieldCountHandling.Allow,
         // Exception messages end up in logs, and values may be CPR numbers.
         IncludeValuesInExceptions = false,
+        MaxRecordSize = MaxRowBytes,
     };
 
     // Values pasted into Excel from web pages and Word often end in non-breaking spaces, which CsvHelper's trimming
     // (spaces and tabs) leaves.
     private static string Clean(string? value) => value?.Trim() ?? "";
 
+    /// <summary>As <see cref="TextReader.ReadLine"/>, skipping blank lines, but refusing a line longer than
+    /// <see cref="MaxHeaderLength"/>: a file without line breaks would otherwise be read whole into one string.</summary>
     private static string? NextNonBlankLine(TextReader reader)
     {
-        while (reader.ReadLine() is { } line)
-            if (!string.IsNullOrWhiteSpace(line)) return line;
-        return null;
+        var line = new StringBuilder();
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            if (c is '\r' or '\n')
+            {
+                if (c == '\r' && reader.Peek() == '\n') reader.Read();
+                if (!IsBlank(line)) return line.ToString();
+                line.Clear();
+                continue;
+            }
+            if (line.Length == MaxHeaderLength)
+                throw new CsvHeaderException([$"The first line is longer than {MaxHeaderLength:N0} characters, so it is not a header row " +
+                                              "naming the columns; the file may not be CSV text, or its line breaks are missing."]);
+            line.Append((char)c);
+        }
+        return IsBlank(line) ? null : line.ToString();
+    }
+
+    private static bool IsBlank(StringBuilder line)
+    {
+        foreach (var chunk in line.GetChunks())
+            if (!chunk.Span.IsWhiteSpace()) return false;
+        return true;
     }
 
     private static string Describe(CsvMalformedReason reason) => reason switch

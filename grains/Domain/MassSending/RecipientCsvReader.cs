@@ -117,13 +117,18 @@ public sealed class RecipientCsvReader
 
         var roles = new HashSet<int?>([cpr, cvr, pNumber, attachments, copies]);
         var templateFields = new List<(string Field, int Column)>();
+        var missing = new List<string>();
         foreach (var field in mergeFields.Order(StringComparer.OrdinalIgnoreCase))
         {
             var column = Array.FindIndex(names, n => string.Equals(n, field, StringComparison.OrdinalIgnoreCase));
-            if (column < 0)
-                problems.Add($"The template uses the merge field '{field}', but no column is named '{field}' (found: {Listing(names)}); add the column or correct its name.");
+            if (column < 0) missing.Add(field);
             else templateFields.Add((field, column));
         }
+        // One problem for all of them: a template of a thousand fields against the wrong file is one mistake.
+        if (missing.Count == 1)
+            problems.Add($"The template uses the merge field '{missing[0]}', but no column is named '{missing[0]}' (found: {Listing(names)}); add the column or correct its name.");
+        else if (missing.Count > 1)
+            problems.Add($"The template uses the merge fields {Fields(missing)}, but no columns are named so (found: {Listing(names)}); add the columns or correct their names.");
         if (problems.Count > 0) throw new CsvHeaderException(problems);
 
         var fieldColumns = Enumerable.Range(0, names.Length)
@@ -141,9 +146,9 @@ public sealed class RecipientCsvReader
         void Error(string field, string reason) => issues.Add(new RowIssue(row, field, reason));
         void Warn(string field, string reason) => issues.Add(new RowIssue(row, field, reason, IssueSeverity.Warning));
 
-        if (source.Malformed is { } malformed)
+        if (source.Malformed is (var where, var why))
         {
-            Error("row", malformed);
+            Error(where, why);
             return new RowResult(row, null, issues);
         }
         var values = source.Fields;
@@ -322,8 +327,21 @@ public sealed class RecipientCsvReader
     private static string Positions(IEnumerable<(string name, int i)> columns) =>
         Join(columns.Select(c => (c.i + 1).ToString(CultureInfo.InvariantCulture)).ToArray(), "and");
 
-    private static string Listing(string[] names) =>
-        names.Length == 0 ? "no columns" : string.Join(", ", names.Select(n => n.Length == 0 ? "(unnamed)" : $"'{n}'"));
+    // At most 20 names are listed: a header can have a thousand columns, and a template a thousand fields.
+    private const int NamesListed = 20;
+
+    private static string Listing(string[] names)
+    {
+        if (names.Length == 0) return "no columns";
+        var listed = string.Join(", ", names.Take(NamesListed).Select(n => n.Length == 0 ? "(unnamed)" : $"'{n}'"));
+        return names.Length > NamesListed ? $"{listed} and {names.Length - NamesListed:N0} more" : listed;
+    }
+
+    private static string Fields(List<string> fields)
+    {
+        var quoted = fields.Take(NamesListed).Select(f => $"'{f}'").ToArray();
+        return fields.Count > NamesListed ? $"{string.Join(", ", quoted)} and {fields.Count - NamesListed:N0} more" : Join(quoted, "and");
+    }
 
     private static string Join(string[] items, string conjunction) =>
         items.Length <= 1 ? string.Concat(items) : $"{string.Join(", ", items[..^1])} {conjunction} {items[^1]}";

@@ -202,7 +202,7 @@ public static class RegistryCsv
         foreach (var row in table.Rows())
         {
             var rowIssues = new RowIssues(row.Row, issues);
-            if (row.Malformed is { } malformed) rowIssues.Error("row", malformed);
+            if (row.Malformed is (var field, var reason)) rowIssues.Error(field, reason);
             else if (row.Fields.Length != header.Count)
                 rowIssues.Error("row", $"has {row.Fields.Length} values but the header has {header.Count} columns; check for a missing or extra separator " +
                                        "(a value that contains one must be in double quotes)");

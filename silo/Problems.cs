@@ -1,0 +1,61 @@
+using System.Text.Json;
+using DigitalPost.Domain;
+using DigitalPost.Domain.MassSending;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DigitalPost.Silo;
+
+/// <summary>Every error of the API as an RFC 7807 problem-details answer, decided in one place: what the caller got
+/// wrong is a 4xx naming the field, the row or the position; anything else is a 500 that tells the caller nothing of
+/// the platform's insides.</summary>
+/// <remarks>An exception this handler answers is not logged by ASP.NET Core, which would write its message, and
+/// messages of parsers quote their input: a CPR number in a CSV row or a multipart part would reach the log. The
+/// caller's mistakes are therefore not logged at all, and the platform's own failures are logged here, redacted.</remarks>
+public sealed class ProblemHandler(ILogger<ProblemHandler> log) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        IResult answer = exception switch
+        {
+            ValidationException invalid => Problems.Invalid(invalid.Errors),
+            CsvHeaderException header => TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["header"] = [.. header.Problems] },
+                title: "The header row of the CSV file cannot be used, so none of its rows was read"),
+            BadHttpRequestException { InnerException: JsonException json } => Problems.BadJson("body", json),
+            BadHttpRequestException bad => TypedResults.Problem(statusCode: bad.StatusCode, title: "The request cannot be read",
+                // The framework's own sentences, though a binding failure quotes the value it could not bind.
+                detail: Cpr.Redact(bad.Message)),
+            _ => Failed(http, exception),
+        };
+        await answer.ExecuteAsync(http);
+        return true;
+    }
+
+    private ProblemHttpResult Failed(HttpContext http, Exception exception)
+    {
+        log.LogError("{Method} {Endpoint} failed: {Exception}", http.Request.Method,
+            http.GetEndpoint()?.DisplayName ?? "(no endpoint)", Cpr.Redact(exception.ToString()));
+        return TypedResults.Problem(title: "The platform failed to handle the request", statusCode: StatusCodes.Status500InternalServerError);
+    }
+}
+
+public static class Problems
+{
+    public static ValidationProblem Invalid(IEnumerable<ValidationError> errors) =>
+        TypedResults.ValidationProblem(errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()));
+
+    public static ValidationProblem BadJson(string field, JsonException json) =>
+        Invalid([new ValidationError(field, WhereJsonFails(json))]);
+
+    /// <summary>Where a JSON document fails, from the exception's position. Its message is not used: it quotes the
+    /// offending token, which may be personal data.</summary>
+    public static string WhereJsonFails(JsonException json)
+    {
+        var at = json.LineNumber is { } line && json.BytePositionInLine is { } position
+            ? $" at line {line + 1}, byte {position + 1}"
+            : "";
+        // The path is made of the input's property names: shortened, and with CPR-shaped names masked.
+        var path = json.Path is { Length: > 1 } inside ? $" (in {Cpr.Redact(inside.Length > 200 ? inside[..200] + "…" : inside)})" : "";
+        return $"is not valid JSON for this request{at}{path}: a value is malformed, missing, of the wrong type, or not one of the allowed values";
+    }
+}
