@@ -114,12 +114,10 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
                 Fingerprint = Convert.ToHexString(hash.GetHashAndReset()),
             };
         }
-        catch (Exception e) when (IsMalformedMultipart(e))
+        catch (Exception e) when (Problems.IsMalformedMultipart(e))
         {
             if (csv is not null) await csv.DisposeAsync();
-            // The reader's message is not passed on: it may quote the raw part.
-            throw Invalid("body", "is not a well-formed multipart/form-data body: the boundary of its Content-Type never comes, " +
-                                  "a part is cut off before its closing boundary, or a part's headers are malformed or too long");
+            throw Problems.MalformedMultipart();
         }
         catch
         {
@@ -127,11 +125,6 @@ public sealed class BatchIntake(IGrainFactory grains, TimeProvider time, IOption
             throw;
         }
     }
-
-    /// <summary>The multipart reader's complaints about the body; an I/O error of the spool file or of the connection
-    /// (Kestrel's <see cref="BadHttpRequestException"/>, which is an <see cref="IOException"/>) is not one.</summary>
-    private static bool IsMalformedMultipart(Exception e) =>
-        e is InvalidDataException or IOException and not BadHttpRequestException && e.Source == typeof(MultipartReader).Assembly.GetName().Name;
 
     private static async Task<byte[]> Bytes(Stream part, string name, long limit, CancellationToken cancellationToken)
     {

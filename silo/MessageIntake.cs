@@ -81,6 +81,11 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
             if (leftInStore) await Discard(message!);
             return TooLarge(size: null);
         }
+        catch (Exception e) when (Problems.IsMalformedMultipart(e))
+        {
+            if (leftInStore) await Discard(message!);
+            throw Problems.MalformedMultipart();
+        }
         catch
         {
             if (leftInStore) await Discard(message!);
@@ -94,7 +99,9 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
             return null;
-        var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value ?? throw Invalid("body", "has no multipart boundary");
+        var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value;
+        // RFC 2046: 1 to 70 characters; a longer one the reader would take, and search a body for in vain.
+        if (boundary is not { Length: > 0 and <= 70 }) throw Invalid("body", "needs a multipart boundary of 1 to 70 characters");
         return new MultipartReader(boundary, request.Body);
     }
 
@@ -114,7 +121,8 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
         }
         catch (JsonException e)
         {
-            throw Invalid(field, $"is not a message in JSON: {e.Message}");
+            // Not the parser's message: it quotes the input, which may be personal data.
+            throw Invalid(field, Problems.WhereJsonFails(e));
         }
     }
 

@@ -41,6 +41,17 @@ public sealed class ProblemHandler(ILogger<ProblemHandler> log) : IExceptionHand
 
 public static class Problems
 {
+    /// <summary>The multipart reader's complaints about the body; an I/O error of a spool file or of the connection
+    /// (Kestrel's <see cref="BadHttpRequestException"/>, which is an <see cref="IOException"/>) is not one.</summary>
+    public static bool IsMalformedMultipart(Exception e) =>
+        e is InvalidDataException or IOException and not BadHttpRequestException
+        && e.Source == typeof(Microsoft.AspNetCore.WebUtilities.MultipartReader).Assembly.GetName().Name;
+
+    /// <summary>The reader's own message is not passed on: it may quote the raw part.</summary>
+    public static ValidationException MalformedMultipart() => new([new ValidationError("body",
+        "is not a well-formed multipart/form-data body: the boundary of its Content-Type never comes, " +
+        "a part is cut off before its closing boundary, or a part's headers are malformed or too long")]);
+
     public static ValidationProblem Invalid(IEnumerable<ValidationError> errors) =>
         TypedResults.ValidationProblem(errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()));
 

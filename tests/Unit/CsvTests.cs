@@ -60,6 +60,15 @@ public class CsvTests
         protected override void Dispose(bool disposing) => Disposed = true;
     }
 
+    [Fact]
+    public void A_template_field_written_in_ascii_finds_the_column_with_the_danish_letter_and_an_empty_cell_in_it_is_reported_there()
+    {
+        var rows = Read($"cpr;navn;beløb\n{Cpr1};Søren;100,50\n{Cpr2};Åse;\n", ["navn", "beloeb"]);
+
+        Assert.Equal("100,50", Accepted(rows[0]).Fields["beløb"]);
+        RejectedBy(rows[1], 2, "beløb", "missing merge field");
+    }
+
     // ---- Separators
 
     [Fact]

@@ -89,11 +89,21 @@ public class LetterTemplateTests
     }
 
     [Fact]
-    public void A_field_name_is_ascii_as_in_fluid_so_a_danish_letter_in_it_is_an_error_at_upload()
+    public void A_field_name_is_ascii_as_in_fluid_so_a_danish_letter_in_it_is_an_error_at_upload_that_says_how_to_write_it()
     {
         var error = Assert.Throws<TemplateException>(() => LetterTemplate.Parse("Du skylder {{ beløb }} kr."));
 
         Assert.StartsWith("Line 1, column 18:", error.Message);
+        Assert.Contains("{{ beloeb }}", error.Message);
+    }
+
+    [Fact]
+    public void A_column_with_a_danish_letter_in_its_name_is_printed_by_its_ascii_name()
+    {
+        Assert.Equal("Du skylder 1.234,50 kr. til Århus.",
+            Render("Du skylder {{ beloeb }} kr. til {{ BYNAVN_AAR }}.", ("beløb", "1.234,50"), ("bynavn_år", "Århus")));
+        Assert.Equal("Kaerlig hilsen", LetterTemplate.AsciiName("Kærlig hilsen").Replace("ae", "ae"));
+        Assert.Equal("navn", LetterTemplate.AsciiName("navn"));
     }
 
     [Fact]

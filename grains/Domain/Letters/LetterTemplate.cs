@@ -62,7 +62,7 @@ public sealed partial class LetterTemplate
         }
         catch (ParseException e)
         {
-            throw new TemplateException(WithPosition(e.Message), e);
+            throw new TemplateException(WithPosition(e.Message) + DanishLetterHint(source), e);
         }
         if (template is not FluidTemplate parsed) throw new TemplateException("Line 1, column 1: the template does not parse.");
 
@@ -92,7 +92,12 @@ public sealed partial class LetterTemplate
     {
         ArgumentNullException.ThrowIfNull(fields);
         var context = new LetterContext(Options);
-        foreach (var (name, value) in fields) context.SetValue(name, new StringValue(value));
+        foreach (var (name, value) in fields)
+        {
+            context.SetValue(name, new StringValue(value));
+            // A column named "beløb" is printed as {{ beloeb }}: Liquid names are ASCII.
+            if (AsciiName(name) is var ascii && ascii != name && !fields.ContainsKey(ascii)) context.SetValue(ascii, new StringValue(value));
+        }
         try
         {
             return _template.Render(context, NullEncoder.Default, isolateContext: false);
@@ -107,6 +112,16 @@ public sealed partial class LetterTemplate
             throw new TemplateException($"The template fails for this row: {e.Message}", e);
         }
     }
+
+    /// <summary>How a template names a column whose name holds a Danish letter: æ as ae, ø as oe, å as aa, as Danish is
+    /// written where only ASCII will do (Liquid's names are ASCII).</summary>
+    public static string AsciiName(string column) =>
+        column.AsSpan().IndexOfAny("æøåÆØÅ") < 0 ? column
+        : column.Replace("æ", "ae").Replace("ø", "oe").Replace("å", "aa").Replace("Æ", "Ae").Replace("Ø", "Oe").Replace("Å", "Aa");
+
+    private static string DanishLetterHint(string source) =>
+        source.AsSpan().IndexOfAny("æøåÆØÅ") < 0 ? ""
+        : " Merge field names are ASCII: write æ as ae, ø as oe and å as aa (the column 'beløb' is {{ beloeb }}).";
 
     /// <summary>Fluid's parse errors end their first line in "at (line:column)"; a letter's say "Line L, column C: what."</summary>
     private static string WithPosition(string message)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DigitalPost.Contracts;
+using DigitalPost.Domain.Letters;
 
 namespace DigitalPost.Domain.MassSending;
 
@@ -120,7 +121,8 @@ public sealed class RecipientCsvReader
         var missing = new List<string>();
         foreach (var field in mergeFields.Order(StringComparer.OrdinalIgnoreCase))
         {
-            var column = Array.FindIndex(names, n => string.Equals(n, field, StringComparison.OrdinalIgnoreCase));
+            var column = Array.FindIndex(names, n => string.Equals(n, field, StringComparison.OrdinalIgnoreCase)
+                || string.Equals(LetterTemplate.AsciiName(n), field, StringComparison.OrdinalIgnoreCase));
             if (column < 0) missing.Add(field);
             else templateFields.Add((field, column));
         }
