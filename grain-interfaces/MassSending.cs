@@ -137,7 +137,9 @@ public sealed record BatchRef(
     [property: Id(0)] Guid BatchId,
     [property: Id(1)] int Row,
     /// <summary>0 for the row's letter; 1.. for its copies (guardians, extra recipients).</summary>
-    [property: Id(2)] int Copy = 0);
+    [property: Id(2)] int Copy = 0,
+    /// <summary>The partition of the batch that owns the letter: its changes go to that partition's stream.</summary>
+    [property: Id(3)] int Partition = 0);
 
 /// <summary>A change in a letter's state, as it flows on the <see cref="LetterStream"/> stream of its batch.</summary>
 [GenerateSerializer, Immutable, Alias("dp.LetterStatusChanged")]
@@ -156,7 +158,8 @@ public sealed record LetterStatusChanged(
 public static class LetterStream
 {
     public const string Provider = "status";
-    /// <summary>One stream per batch, keyed by the batch id, in this namespace.</summary>
+    /// <summary>One stream per partition of a batch, keyed like the partition grain ("batchId/partition"), in this
+    /// namespace.</summary>
     public const string Namespace = "letters";
 }
 

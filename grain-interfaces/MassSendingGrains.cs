@@ -39,8 +39,9 @@ public sealed record LetterPreview(
     /// <summary>The row's merge fields as read from the CSV.</summary>
     [property: Id(3)] IReadOnlyDictionary<string, string> Fields);
 
-/// <summary>A merge batch, keyed by an id derived from the sender and the sender's batch id. It dispatches its rows
-/// as messages and keeps each letter's state from the letters stream.</summary>
+/// <summary>A merge batch, keyed by an id derived from the sender and the sender's batch id: the coordinator of its
+/// partitions. It takes the rows in chunks, seals the batch, starts its partitions at its send time and sums their
+/// counts; each partition (<see cref="IBatchPartitionGrain"/>) sends and follows its own share of the letters.</summary>
 [Alias("dp.IMergeBatchGrain")]
 public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
 {
@@ -58,7 +59,7 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     /// <summary>The row's letter as it would be sent, or null when the batch has no such row. Without
     /// <paramref name="renderPdf"/> only the row's fields and attachments are given (the PDF is empty).</summary>
     [Alias("Preview")] Task<LetterPreview?> Preview(int row, bool renderPdf = true);
-    /// <summary>Letters of the bulk lane whose positive receipts are stored: the batch counts them and tells the sender.</summary>
+    /// <summary>Letters of the bulk lane whose positive receipts are stored: passed on to their partitions.</summary>
     [Alias("BulkDelivered")] Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at);
     /// <summary>The status of a letter in the bulk lane, as its message grain shows it; null when it is not there.</summary>
     [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
@@ -67,6 +68,72 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     /// <summary>Letters of the print lane that the print provider moved on (printed, handed to the postal service);
     /// their rows in the letter store moved first. Repeats change nothing.</summary>
     [Alias("PrintProgressed")] Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at);
+    /// <summary>What a partition sends: the header and its chunks. Null before the batch is sealed.</summary>
+    [Alias("GetPlan")] Task<BatchPartitionPlan?> GetPlan(int partition);
+    /// <summary>A partition has every letter final and archived; its final counts. Repeats change nothing.</summary>
+    [Alias("PartitionCompleted")] Task PartitionCompleted(int partition, PartitionTally tally);
+}
+
+/// <summary>A fixed share of a batch's chunks (chunk c belongs to partition c % partitions), keyed "batchId/partition"
+/// (<see cref="BatchPartitions.KeyOf"/>) and placed anywhere in the cluster: it takes its rows, checks the recipients,
+/// sends the letters in their lanes, stores them, follows their receipts and changes, archives and tells the webhook.
+/// It keeps the ledger of its own letters only, loaded from the letter store when it activates.</summary>
+[Alias("dp.IBatchPartitionGrain")]
+public interface IBatchPartitionGrain : IGrainWithStringKey, IWakeUpTarget
+{
+    /// <summary>Starts (or resumes) sending its letters: the batch's send time has come.</summary>
+    [Alias("Start")] Task Start();
+    [Alias("GetTally")] Task<PartitionTally> GetTally();
+    /// <summary>Stores its letters' changes not stored yet, so the letter store answers for all of them.</summary>
+    [Alias("SaveLetters")] Task SaveLetters();
+    [Alias("RetryFailed")] Task<int> RetryFailed();
+    [Alias("BulkDelivered")] Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at);
+    [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
+    [Alias("BulkFailed")] Task BulkFailed(BulkLetter letter, BusinessReceipt receipt);
+    [Alias("PrintProgressed")] Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at);
+}
+
+/// <summary>A chunk of a partition: its rows are <see cref="FirstRow"/>..<see cref="LastRow"/>, without the rejected ones.</summary>
+[GenerateSerializer, Immutable, Alias("dp.PartitionChunk")]
+public sealed record PartitionChunk([property: Id(0)] int Chunk, [property: Id(1)] int Rows, [property: Id(2)] int FirstRow, [property: Id(3)] int LastRow);
+
+[GenerateSerializer, Immutable, Alias("dp.BatchPartitionPlan")]
+public sealed record BatchPartitionPlan(
+    [property: Id(0)] BatchHeader Header,
+    [property: Id(1)] DateTimeOffset AcceptedAt,
+    [property: Id(2)] int Partitions,
+    /// <summary>The partition's chunks, in order.</summary>
+    [property: Id(3)] IReadOnlyList<PartitionChunk> Chunks);
+
+/// <summary>A partition's counts: its letters, plus one pending letter per row it has not made letters for yet.
+/// Accepted and rejected rows are the batch's to count.</summary>
+[GenerateSerializer, Immutable, Alias("dp.PartitionTally")]
+public sealed record PartitionTally(
+    [property: Id(0)] BatchCounts Counts,
+    [property: Id(1)] int Letters,
+    [property: Id(2)] int Final,
+    /// <summary>Delivered letters waiting to be archived.</summary>
+    [property: Id(3)] int ArchiveQueue);
+
+/// <summary>The ownership rule of a batch's partitions, shared by the batch, its partitions and the callers that reach a
+/// letter's partition directly.</summary>
+public static class BatchPartitions
+{
+    /// <summary>How many partitions a batch of <paramref name="chunks"/> chunks has: as configured, but each with at
+    /// least <paramref name="chunksPerPartition"/> chunks (a smaller share would cost activations and fill its receiver
+    /// systems' pushes less), and at least one for a batch with any chunk.</summary>
+    public static int Count(int configured, int chunks, int chunksPerPartition) =>
+        chunks <= 0 ? 0 : Math.Clamp((chunks + Math.Max(1, chunksPerPartition) - 1) / Math.Max(1, chunksPerPartition), 1, Math.Max(1, configured));
+
+    public static int OfChunk(int chunk, int partitions) => chunk % partitions;
+
+    public static string KeyOf(Guid batchId, int partition) => $"{batchId:N}/{partition}";
+
+    public static (Guid BatchId, int Partition) Parse(string key)
+    {
+        var slash = key.IndexOf('/');
+        return (Guid.ParseExact(key[..slash], "N"), int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
 
 /// <summary>The letters of all batches by message id, and the receipts of the bulk lane. A stateless worker on every
@@ -93,7 +160,9 @@ public readonly record struct BulkLetter(
     [property: Id(4)] string? ReceiverSystemKey,
     /// <summary>Stored as delivered: a positive receipt finished it, or the citizen's mailbox has it.</summary>
     [property: Id(5)] bool Delivered = false,
-    [property: Id(6)] LetterLane Lane = LetterLane.ReceiverSystem);
+    [property: Id(6)] LetterLane Lane = LetterLane.ReceiverSystem,
+    /// <summary>The partition of its batch that owns it: receipts go there directly.</summary>
+    [property: Id(7)] int Partition = 0);
 
 /// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>
 [Alias("dp.IBatchChunkGrain")]

@@ -217,7 +217,7 @@ public sealed class MessageGrain(
         // A letter delivered in bulk has its state in its batch's letter record, not here.
         DeactivateOnIdle();
         return await letters.Find(Uuid) is { Lane: not LetterLane.MessageGrain } bulk
-            ? await GrainFactory.GetGrain<IMergeBatchGrain>(bulk.BatchId).BulkView(Uuid, bulk.Row, bulk.Copy)
+            ? await GrainFactory.GetGrain<IBatchPartitionGrain>(BatchPartitions.KeyOf(bulk.BatchId, bulk.Partition)).BulkView(Uuid, bulk.Row, bulk.Copy)
             : null;
     }
 
@@ -465,13 +465,13 @@ public sealed class MessageGrain(
         if (IsFinal) DeactivateOnIdle();
     }
 
-    /// <summary>Tells the message's batch of a status change. Published before the state is stored: a crash in between
-    /// publishes it again, which the batch ignores.</summary>
+    /// <summary>Tells the partition of the message's batch that owns the letter of a status change. Published before the
+    /// state is stored: a crash in between publishes it again, which the partition ignores.</summary>
     private async Task Publish()
     {
         if (LetterChange() is not { } change || S.Published == S.Status) return;
         await this.GetStreamProvider(LetterStream.Provider)
-            .GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, change.Letter.BatchId)).OnNextAsync(change);
+            .GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, BatchPartitions.KeyOf(change.Letter.BatchId, change.Letter.Partition))).OnNextAsync(change);
         S.Published = S.Status;
     }
 

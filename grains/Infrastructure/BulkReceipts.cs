@@ -5,7 +5,8 @@ namespace DigitalPost.Infrastructure;
 /// <summary>Business receipts for letters of the bulk lane. A positive receipt is stored straight in the letter store
 /// (coalesced with concurrent receipts into one statement), then counted by its batch and its receiver system, so a
 /// clean delivery activates no message grain. A negative one goes to the letter's batch, whose message grain takes
-/// the letter over. Receipts for any other message go to its message grain.</summary>
+/// the letter over. Receipts for any other message go to its message grain. A letter's row names the partition of its
+/// batch that owns it: receipts go there directly, not through the batch.</summary>
 public sealed class BulkReceipts(ILetterStore store, IGrainFactory grains, TimeProvider time)
 {
     public async Task<IReadOnlyList<ReceiptOutcome>> Apply(IReadOnlyList<BusinessReceipt> receipts)
@@ -23,12 +24,12 @@ public sealed class BulkReceipts(ILetterStore store, IGrainFactory grains, TimeP
         {
             // An earlier receipt finished it; this one answers a repeated push (the batch's activation died before it
             // heard of that receipt, and pushed again). The letter stays delivered, and its batch hears of it now.
-            await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).BulkDelivered([letter], time.GetUtcNow());
+            await PartitionOf(letter).BulkDelivered([letter], time.GetUtcNow());
             return ReceiptOutcome.Duplicate;
         }
         if (!receipt.Positive)
         {
-            await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).BulkFailed(letter, receipt);
+            await PartitionOf(letter).BulkFailed(letter, receipt);
             return ReceiptOutcome.Applied;
         }
         // A positive receipt that changes nothing is a repeat: the letter is delivered already.
@@ -40,8 +41,11 @@ public sealed class BulkReceipts(ILetterStore store, IGrainFactory grains, TimeP
         var delivered = await store.Deliver(messageUuids);
         var now = time.GetUtcNow();
         await Task.WhenAll(
-            delivered.GroupBy(d => d.BatchId).Select(g => grains.GetGrain<IMergeBatchGrain>(g.Key).BulkDelivered([.. g], now))
+            delivered.GroupBy(d => (d.BatchId, d.Partition)).Select(g => PartitionOf(g.First()).BulkDelivered([.. g], now))
                 .Concat(delivered.GroupBy(d => d.ReceiverSystemKey!).Select(g => grains.GetGrain<IReceiverSystemGrain>(g.Key).RecordPositives(g.Count(), now))));
         return [.. delivered.Select(d => d.MessageUuid)];
     }
+
+    private IBatchPartitionGrain PartitionOf(BulkLetter letter) =>
+        grains.GetGrain<IBatchPartitionGrain>(BatchPartitions.KeyOf(letter.BatchId, letter.Partition));
 }

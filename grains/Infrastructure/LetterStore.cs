@@ -13,6 +13,13 @@ public interface ILetterStore
 {
     Task<Dictionary<long, LetterRecord>> Load(Guid batchId);
 
+    /// <summary>The batch's letters of these rows (ranges from first to last row, both included): a partition's share.</summary>
+    Task<Dictionary<long, LetterRecord>> Load(Guid batchId, IReadOnlyList<(int First, int Last)> rows);
+
+    /// <summary>A page of the batch's letters in row and copy order; with <paramref name="errorsOnly"/> only failed,
+    /// returned and failing ones.</summary>
+    Task<IReadOnlyList<LetterView>> Page(Guid batchId, bool errorsOnly, int skip, int take);
+
     /// <summary>Stores the letters as they are now. A final state is never overwritten by an older one of the same
     /// generation: a receipt may have finished a letter since its batch last looked.</summary>
     Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf);
@@ -55,6 +62,20 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
     {
         var letters = Letters(batchId);
         lock (letters) return Task.FromResult(letters.ToDictionary(l => l.Key, l => l.Value.Clone()));
+    }
+
+    public Task<Dictionary<long, LetterRecord>> Load(Guid batchId, IReadOnlyList<(int First, int Last)> rows)
+    {
+        var letters = Letters(batchId);
+        lock (letters)
+            return Task.FromResult(letters.Values.Where(l => rows.Any(r => r.First <= l.Row && l.Row <= r.Last)).ToDictionary(l => l.Key, l => l.Clone()));
+    }
+
+    public Task<IReadOnlyList<LetterView>> Page(Guid batchId, bool errorsOnly, int skip, int take)
+    {
+        var letters = Letters(batchId);
+        lock (letters)
+            return Task.FromResult<IReadOnlyList<LetterView>>([.. new BatchLedger(letters).InOrder(errorsOnly).Skip(skip).Take(take).Select(l => l.ToView())]);
     }
 
     public Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> incoming, Func<LetterRecord, string> caseKeyOf)
@@ -112,7 +133,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
                 if (letter.MessageUuid != uuid || letter.BulkSystem is null || letter.State != LetterState.Queued) continue;
                 letter.State = LetterState.Delivered;
                 letter.DeliveredAt = time.GetUtcNow();
-                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem, Delivered: true, letter.Lane));
+                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem, Delivered: true, letter.Lane, letter.Partition));
             }
         }
         return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
@@ -126,7 +147,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         {
             var letter = letters[at.Key];
             return Task.FromResult<BulkLetter?>(letter.MessageUuid == messageUuid
-                ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem, letter.State == LetterState.Delivered, letter.Lane) : null);
+                ? new BulkLetter(at.Batch, letter.Row, letter.Copy, messageUuid, letter.BulkSystem, letter.State == LetterState.Delivered, letter.Lane, letter.Partition) : null);
         }
     }
 
@@ -165,13 +186,51 @@ public sealed class PostgresLetterStore : ILetterStore
         _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
     }
 
-    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key, lane";
+    private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key, lane, part";
 
     public async Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
-        var letters = new Dictionary<long, LetterRecord>();
         await using var command = _db.CreateCommand($"SELECT {Columns} FROM letter WHERE batch_id = $1");
         command.Parameters.AddWithValue(batchId);
+        return await ReadRecords(command);
+    }
+
+    public async Task<Dictionary<long, LetterRecord>> Load(Guid batchId, IReadOnlyList<(int First, int Last)> rows)
+    {
+        await using var command = _db.CreateCommand($"""
+            SELECT {Columns} FROM letter
+            WHERE batch_id = $1 AND EXISTS (SELECT 1 FROM unnest($2::int[], $3::int[]) AS r(first_row, last_row) WHERE row BETWEEN r.first_row AND r.last_row)
+            """);
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(rows.Select(r => r.First).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Last).ToArray());
+        return await ReadRecords(command);
+    }
+
+    public async Task<IReadOnlyList<LetterView>> Page(Guid batchId, bool errorsOnly, int skip, int take)
+    {
+        await using var command = _db.CreateCommand("""
+            SELECT row, copy, uuid, state, channel, error_code, error_text, remedy FROM letter
+            WHERE batch_id = $1 AND (NOT $2 OR state = ANY($3))
+            ORDER BY row, copy OFFSET $4 LIMIT $5
+            """);
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(errorsOnly);
+        command.Parameters.AddWithValue(Enum.GetValues<LetterState>().Where(BatchLedger.IsError).Select(s => (short)s).ToArray());
+        command.Parameters.AddWithValue(skip);
+        command.Parameters.AddWithValue(take);
+        var page = new List<LetterView>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            page.Add(new LetterView(reader.GetInt32(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetGuid(2), (LetterState)reader.GetInt16(3),
+                reader.IsDBNull(4) ? null : (DeliveryChannel)reader.GetInt16(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
+        return page;
+    }
+
+    private static async Task<Dictionary<long, LetterRecord>> ReadRecords(NpgsqlCommand command)
+    {
+        var letters = new Dictionary<long, LetterRecord>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -194,6 +253,7 @@ public sealed class PostgresLetterStore : ILetterStore
                 DeliveredAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
                 Archived = reader.GetBoolean(17),
                 Lane = (LetterLane)reader.GetInt16(19),
+                Partition = reader.GetInt16(20),
             };
             letters[letter.Key] = letter;
         }
@@ -216,7 +276,7 @@ public sealed class PostgresLetterStore : ILetterStore
                 remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
                 recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
                 pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
-                case_key = excluded.case_key, lane = excluded.lane, changed_at = now()
+                case_key = excluded.case_key, lane = excluded.lane, part = excluded.part, changed_at = now()
             WHERE NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
                 OR excluded.final OR excluded.generation > letter.generation
             """, connection, transaction))
@@ -296,6 +356,7 @@ public sealed class PostgresLetterStore : ILetterStore
             await copy.WriteAsync(l.Archived, NpgsqlDbType.Boolean);
             await copy.WriteAsync(caseKeyOf(l), NpgsqlDbType.Text);
             await copy.WriteAsync((short)l.Lane, NpgsqlDbType.Smallint);
+            await copy.WriteAsync((short)l.Partition, NpgsqlDbType.Smallint);
         }
         await copy.CompleteAsync();
     }
@@ -308,7 +369,7 @@ public sealed class PostgresLetterStore : ILetterStore
             UPDATE letter SET state = $2, final = true, delivered_at = $4, changed_at = now()
             FROM unnest($1::uuid[]) AS delivered(uuid)
             WHERE letter.uuid = delivered.uuid AND letter.bulk_system IS NOT NULL AND letter.state = $3
-            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system, letter.state, letter.lane
+            RETURNING letter.batch_id, letter.row, letter.copy, letter.uuid, letter.bulk_system, letter.state, letter.lane, letter.part
             """);
         command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
         command.Parameters.AddWithValue((short)LetterState.Delivered);
@@ -319,7 +380,7 @@ public sealed class PostgresLetterStore : ILetterStore
 
     public async Task<BulkLetter?> Find(Guid messageUuid)
     {
-        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state, lane FROM letter WHERE uuid = $1");
+        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state, lane, part FROM letter WHERE uuid = $1");
         command.Parameters.AddWithValue(messageUuid);
         var found = await ReadLetters(command);
         return found.Count > 0 ? found[0] : null;
@@ -331,7 +392,7 @@ public sealed class PostgresLetterStore : ILetterStore
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             letters.Add(new BulkLetter(reader.GetGuid(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetGuid(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-                (LetterState)reader.GetInt16(5) == LetterState.Delivered, (LetterLane)reader.GetInt16(6)));
+                (LetterState)reader.GetInt16(5) == LetterState.Delivered, (LetterLane)reader.GetInt16(6), reader.GetInt16(7)));
         return letters;
     }
 

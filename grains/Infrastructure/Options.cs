@@ -50,7 +50,14 @@ public sealed class MassSendingOptions
     /// <summary>Rows per stored chunk; a chunk is also the unit of dispatch.</summary>
     public int ChunkSize { get; set; } = 1000;
 
-    /// <summary>Chunks a batch dispatches in one step.</summary>
+    /// <summary>Partitions a batch is sent by, at most (never more than it has chunks): each owns a share of its chunks,
+    /// and the cluster places them on any silo, so a batch is sent by as many silos as it has partitions.</summary>
+    public int Partitions { get; set; } = 8;
+
+    /// <summary>Chunks a partition owns at least: a smaller batch has fewer partitions (one below this many chunks).</summary>
+    public int ChunksPerPartition { get; set; } = 8;
+
+    /// <summary>Chunks a partition dispatches in one step.</summary>
     public int ChunksPerDispatch { get; set; } = 8;
 
     /// <summary>Messages submitted at once by one batch.</summary>

@@ -218,6 +218,31 @@ public abstract class MassSendingTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task A_batch_spread_over_partitions_counts_each_letter_once_and_pages_its_letters_from_the_store()
+    {
+        // 120 rows in chunks of 7: three partitions, each with its share of the chunks. Every tenth citizen is exempt,
+        // so their letters are returned.
+        // Born on days no other test's citizens are: a hundred and twenty new numbers must not meet theirs.
+        var cprs = Enumerable.Range(0, 120).Select(i => NewCpr(new DateOnly(1950, 1, 1).AddDays(i))).ToList();
+        await platform.LoadCitizens([.. cprs.Select((c, i) => $"{c};Borger {i};{(i % 10 == 9 ? "fritaget" : "tilmeldt")};nej;;")]);
+        var upload = await platform.Alpha.SubmitBatch(Options(channel: ChannelChoice.DigitalPost),
+            "cpr;navn;beloeb\n" + string.Join("\n", cprs.Select((c, i) => $"{c};Borger {i};{i},00")));
+        var batchId = upload.Body!.BatchId;
+        var done = await platform.Alpha.WaitForCompletion(batchId);
+
+        Assert.Equal((120, 108, 12, 0, 1.0), (done.Counts.Accepted, done.Counts.Delivered, done.Counts.Returned, done.Counts.Pending, done.Progress));
+        var letters = new List<LetterView>();
+        for (var skip = 0; skip < 150; skip += 50)
+            letters.AddRange((await platform.Alpha.GetFromJsonAsync<List<LetterView>>($"/api/batches/{batchId}/letters?skip={skip}&take=50", PlatformJson.Options))!);
+        Assert.Equal(Enumerable.Range(1, 120), letters.Select(l => l.Row));
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => 10 * i), (await platform.Alpha.Letters(batchId, errorsOnly: true)).Select(l => l.Row));
+        // Each delivered letter's row names the partition that owns it: its chunk's number modulo three.
+        var owners = await Task.WhenAll(letters.Where(l => l.MessageUuid is not null)
+            .Select(async l => (l.Row, (await platform.Client.GetGrain<ILettersGrain>(0).Find(l.MessageUuid!.Value))!.Value.Partition)));
+        Assert.All(owners, o => Assert.Equal((o.Row - 1) / 7 % 3, o.Partition));
+    }
+
+    [Fact]
     public async Task Letters_to_a_receiver_system_that_takes_many_per_push_go_in_bulk_and_each_stays_addressable_as_its_message()
     {
         var org = new TestOrganisation(PlatformFixture.NewCvr());

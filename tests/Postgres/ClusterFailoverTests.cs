@@ -42,6 +42,9 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
             ["ResendFlow:ReceiptTimeout"] = "00:00:15",
             ["ResendFlow:RetryInterval"] = "00:00:03",
             ["MassSending:ReconcileAfter"] = "00:00:05",
+            // Eight partitions of a chunk each, spread over the silos: the killed silo holds some of them besides the batch.
+            ["MassSending:ChunkSize"] = "250",
+            ["MassSending:ChunksPerPartition"] = "1",
             [$"Senders:{SenderId}:ApiKey"] = ApiKey,
             [$"Senders:{SenderId}:Name"] = "Klynge Kommune",
             [$"Senders:{SenderId}:Cvr"] = "29189846",

@@ -292,4 +292,37 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
     /// <summary>The events as the webhook receives them: the push body made of the runs' stored JSON.</summary>
     private static List<string> EventIds(IReadOnlyList<QueuedRun> runs) =>
         [.. JsonDocument.Parse(WebhookJson.Body(runs)).RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("eventId").GetString()!)];
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task A_batchs_letters_are_paged_in_row_order_from_the_store_and_a_partition_loads_only_its_rows(string kind)
+    {
+        await using var db = await Database();
+        ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
+        var (batch, other) = (Guid.NewGuid(), Guid.NewGuid());
+        LetterRecord Letter(int row, int copy, LetterState state) => new()
+        {
+            Row = row, Copy = copy, Kind = RecipientKind.Cpr, RecipientId = "0101801234", MessageUuid = BatchIds.Letter(batch, row, copy, 0),
+            State = state, ErrorCode = state == LetterState.Returned ? "NOT_REGISTERED" : null, Partition = row <= 5 ? 0 : 1,
+        };
+        // Stored out of order, by two partitions, beside another batch's letter.
+        await store.Insert(batch, [Letter(7, 0, LetterState.Failing), Letter(2, 1, LetterState.Returned), Letter(9, 0, LetterState.Delivered)], _ => "case");
+        await store.Insert(batch, [Letter(2, 0, LetterState.Delivered), Letter(1, 0, LetterState.Queued), Letter(4, 0, LetterState.Failed)], _ => "case");
+        await store.Insert(other, [Letter(3, 0, LetterState.Failed)], _ => "case");
+
+        var all = await store.Page(batch, errorsOnly: false, 0, 100);
+        Assert.Equal([(1, 0), (2, 0), (2, 1), (4, 0), (7, 0), (9, 0)], all.Select(l => (l.Row, l.Copy)));
+        Assert.Equal([(2, 1), (4, 0)], (await store.Page(batch, errorsOnly: false, 2, 2)).Select(l => (l.Row, l.Copy)));
+        var errors = await store.Page(batch, errorsOnly: true, 0, 100);
+        Assert.Equal([(2, 1, LetterState.Returned), (4, 0, LetterState.Failed), (7, 0, LetterState.Failing)], errors.Select(l => (l.Row, l.Copy, l.State)));
+        Assert.Equal("NOT_REGISTERED", errors[0].ErrorCode);
+        Assert.Equal([(7, 0)], (await store.Page(batch, errorsOnly: true, 2, 5)).Select(l => (l.Row, l.Copy)));
+
+        // A partition owning rows 1-2 and 7-8 loads those and nothing else; the owner stored with a letter comes back with it.
+        var mine = await store.Load(batch, [(1, 2), (7, 8)]);
+        Assert.Equal([LetterRecord.KeyOf(1, 0), LetterRecord.KeyOf(2, 0), LetterRecord.KeyOf(2, 1), LetterRecord.KeyOf(7, 0)], mine.Keys.Order());
+        Assert.Equal(1, mine[LetterRecord.KeyOf(7, 0)].Partition);
+        Assert.Equal(1, (await store.Find(Letter(9, 0, LetterState.Delivered).MessageUuid!.Value))!.Value.Partition);
+    }
 }

@@ -1,6 +1,7 @@
 using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Tests.Support;
+using static DigitalPost.Tests.Support.Batches;
 
 namespace DigitalPost.Tests.Postgres;
 
@@ -74,6 +75,44 @@ public sealed class RestartTests(PostgresPlatformFixture platform) : IClassFixtu
         var lateEmails = await platform.EmailsTo(late.TechnicalContact("b"), 4);
         Assert.Equal(["dag 2", "dag 5", "dag 7", "deaktiveret"], Notices(lateEmails));
         Assert.All(lateEmails.Where(e => e.Subject.Contains("dag ")), e => Assert.Contains(lateUuid.ToString(), e.Body));
+    }
+
+    [Fact]
+    public async Task A_batch_spread_over_partitions_counts_each_letter_once_before_and_after_a_restart_and_completes()
+    {
+        // 70 rows in chunks of 7: two partitions. The receiver system takes every push and never answers, so every
+        // letter waits in the bulk lane when the silo dies.
+        var org = await platform.Organisation(a: ReceiverProfile.NoReceipt);
+        await platform.LoadCompanies($"{org.Cvr};Tavs;aktiv;;");
+        const int rows = 70;
+        var upload = await platform.Alpha.SubmitBatch(new BatchOptions("Opkrævning", ChannelChoice.DigitalPost, BatchId: $"restart-{Guid.NewGuid():N}"),
+            "cvr;navn;beloeb\n" + string.Join("\n", Enumerable.Range(1, rows).Select(i => $"{org.Cvr};Tavs;{i},00")));
+        var batchId = upload.Body!.BatchId;
+        var before = await platform.Alpha.WaitFor(batchId, s => CountedOnce(s) && s.Counts.Queued == rows, "every letter pushed");
+        // From now on the system answers, but the pushes it had are lost with the silo.
+        platform.Receivers.SetProfile(org.Simulated("a"), ReceiverProfile.Healthy);
+
+        await platform.Restart();
+
+        // The partitions come back from their own state and the letter store: no letter counted as a pending row too.
+        var after = await platform.Alpha.Batch(batchId);
+        Assert.True(CountedOnce(after), $"counted {Sum(after)} letters for {rows} rows");
+        Assert.Equal((rows, 0), (after.Counts.Queued + after.Counts.Delivered, after.Counts.Pending));
+        Assert.Equal(Enumerable.Range(1, rows), (await platform.Alpha.Letters(batchId)).Select(l => l.Row));
+
+        // The partitions push again what the dead activations had pushed (receivers take a repeat by its id): every
+        // letter is delivered, each counted once on the way.
+        var done = await platform.Alpha.WaitFor(batchId, s =>
+        {
+            Assert.True(CountedOnce(s), $"counted {Sum(s)} letters for {rows} rows");
+            return s.Phase == BatchPhase.Completed;
+        }, "completed");
+        Assert.Equal((rows, rows, 1.0), (done.Counts.Accepted, done.Counts.Delivered, done.Progress));
+        Assert.Equal(before.Counts.Accepted, done.Counts.Accepted);
+
+        static int Sum(BatchStatusView s) => s.Counts.Pending + s.Counts.Queued + s.Counts.Failing + s.Counts.Delivered + s.Counts.ToVirk +
+            s.Counts.ToPrint + s.Counts.ToNemSms + s.Counts.Returned + s.Counts.Failed;
+        static bool CountedOnce(BatchStatusView s) => Sum(s) == rows;
     }
 
     private static List<string> Notices(IEnumerable<ReceivedEmail> emails) =>

@@ -30,6 +30,8 @@ public sealed class LetterRecord
     /// <summary>What moves it: its message grain, or one of the bulk lanes (then <see cref="BulkSystem"/> names the
     /// receiver system, or the letter is in a citizen's mailbox or the NemSMS queue).</summary>
     [Id(16)] public LetterLane Lane { get; set; }
+    /// <summary>The partition of its batch that owns it (stored with it, so a receipt reaches that partition directly).</summary>
+    [Id(17)] public int Partition { get; set; }
 
     public LetterRecord Clone() => (LetterRecord)MemberwiseClone();
 
@@ -92,8 +94,22 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
             letters.Count + undispatchedRows, final);
     }
 
-    public IEnumerable<LetterRecord> InOrder(bool errorsOnly) =>
-        letters.Values.Where(l => !errorsOnly || l.State.IsFailure() || l.State == LetterState.Failing).OrderBy(l => l.Key);
+    /// <summary>Of the rows of these chunks, those with no letter made yet: they count as one pending letter each. A
+    /// chunk whose letters were made by a dispatch that died before it recorded the chunk dispatched is not counted twice.</summary>
+    public int RowsWithoutLetters(IEnumerable<PartitionChunk> chunks)
+    {
+        var undispatched = chunks.Where(c => c.Rows > 0).ToList();
+        if (undispatched.Count == 0) return 0;
+        var (first, made) = (undispatched.Min(c => c.FirstRow), 0);
+        foreach (var l in letters.Values)
+            if (l.Copy == 0 && l.Row >= first && undispatched.Any(c => c.FirstRow <= l.Row && l.Row <= c.LastRow)) made++;
+        return undispatched.Sum(c => c.Rows) - made;
+    }
+
+    public IEnumerable<LetterRecord> InOrder(bool errorsOnly) => letters.Values.Where(l => !errorsOnly || IsError(l.State)).OrderBy(l => l.Key);
+
+    /// <summary>Whether the letter is listed when only errors are asked for: failed, returned, or in the resend flow.</summary>
+    public static bool IsError(LetterState state) => state.IsFailure() || state == LetterState.Failing;
 
     /// <summary>Puts failed and returned letters back to pending. A letter that had a message gets the next generation,
     /// and so a new message id; one that never had a message keeps its id.</summary>

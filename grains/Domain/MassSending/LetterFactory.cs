@@ -9,7 +9,7 @@ namespace DigitalPost.Domain.MassSending;
 public static class LetterFactory
 {
     public static Message Create(Guid messageUuid, BatchHeader batch, Guid batchId, BatchRow row, int copy,
-        RecipientInfo recipient, DeliveryChannel channel)
+        RecipientInfo recipient, DeliveryChannel channel, int partition = 0)
     {
         var options = batch.Options;
         var label = copy == 0 ? options.Label : $"Kopi: {options.Label}";
@@ -25,7 +25,7 @@ public static class LetterFactory
             Reply: options.ReplyAllowed,
             DoNotDeliverUntilDate: options.ValoerDate);
         var main = new Document(label, [new DocumentFile("brev.pdf", "application/pdf", [], Location: DocumentLocation(messageUuid))], actions is { Count: > 0 } ? actions : null);
-        return new Message(header, new MessageBody(main, attachments.Count > 0 ? attachments : null), channel, new BatchRef(batchId, row.Row, copy));
+        return new Message(header, new MessageBody(main, attachments.Count > 0 ? attachments : null), channel, new BatchRef(batchId, row.Row, copy, partition));
     }
 
     /// <summary>Where the platform renders the letter's PDF on request (<c>GET</c>, relative to the platform's address).</summary>

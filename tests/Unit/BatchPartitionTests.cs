@@ -1,0 +1,73 @@
+using DigitalPost.Contracts;
+using DigitalPost.Domain.MassSending;
+
+namespace DigitalPost.Tests.Unit;
+
+/// <summary>Which partition owns which chunk, and how the partitions' tallies make the batch's counts.</summary>
+public class BatchPartitionTests
+{
+    [Theory]
+    [InlineData(8, 0, 8, 0)]
+    [InlineData(8, 1, 8, 1)]
+    [InlineData(8, 8, 8, 1)]
+    [InlineData(8, 9, 8, 2)]
+    [InlineData(8, 100, 8, 8)]
+    [InlineData(8, 1000, 8, 8)]
+    [InlineData(8, 3, 1, 3)]
+    [InlineData(1, 100, 1, 1)]
+    public void A_batch_has_as_many_partitions_as_configured_but_each_owns_at_least_its_share_of_chunks(int configured, int chunks, int chunksPerPartition, int expected) =>
+        Assert.Equal(expected, BatchPartitions.Count(configured, chunks, chunksPerPartition));
+
+    [Fact]
+    public void Every_chunk_belongs_to_exactly_one_partition_and_the_partitions_share_them_evenly()
+    {
+        const int chunks = 100;
+        var partitions = BatchPartitions.Count(8, chunks, 8);
+        var owners = Enumerable.Range(0, chunks).Select(c => BatchPartitions.OfChunk(c, partitions)).ToList();
+        Assert.All(owners, p => Assert.InRange(p, 0, partitions - 1));
+        var shares = owners.GroupBy(p => p).Select(g => g.Count()).ToList();
+        Assert.Equal(partitions, shares.Count);
+        Assert.True(shares.Max() - shares.Min() <= 1, "the partitions' shares differ by more than a chunk");
+        // The same chunk always has the same owner: a restarted partition finds its letters where it left them.
+        Assert.Equal(owners, Enumerable.Range(0, chunks).Select(c => BatchPartitions.OfChunk(c, partitions)));
+    }
+
+    [Fact]
+    public void A_partitions_key_names_its_batch_and_number()
+    {
+        var batch = Guid.NewGuid();
+        var key = BatchPartitions.KeyOf(batch, 5);
+        Assert.Equal($"{batch:N}/5", key);
+        Assert.Equal((batch, 5), BatchPartitions.Parse(key));
+    }
+
+    [Fact]
+    public void A_chunk_whose_letters_were_made_before_its_dispatch_was_recorded_counts_its_letters_once_not_also_as_pending_rows()
+    {
+        // Chunk 0 (rows 1-3) made and recorded; chunk 1 (rows 4-6) made by a dispatch that died before recording it,
+        // row 5 with a copy; chunk 2 (rows 7-9, row 8 rejected) not made at all.
+        var ledger = new BatchLedger([]);
+        foreach (var (row, copy) in new[] { (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (5, 1), (6, 0) })
+            ledger.Add(new LetterRecord { Row = row, Copy = copy, State = LetterState.Queued });
+        PartitionChunk[] undispatched = [new(1, 3, 4, 6), new(2, 2, 7, 9)];
+
+        var unmade = ledger.RowsWithoutLetters(undispatched);
+        var (counts, letters, _) = ledger.Tally(8, 1, unmade);
+
+        Assert.Equal(2, unmade);
+        Assert.Equal((2, 7, 9), (counts.Pending, counts.Queued, letters));
+    }
+
+    [Fact]
+    public void The_batch_counts_are_the_sum_of_its_partitions_tallies()
+    {
+        static PartitionTally Tally(int pending, int queued, int delivered, int returned, int copies, int archive) =>
+            new(new BatchCounts(0, 0, pending, queued, 0, delivered, 0, 0, 0, returned, 0, 0, copies), pending + queued + delivered + returned,
+                delivered + returned, archive);
+
+        var sum = BatchTally.Sum([Tally(3, 1, 5, 0, 1, 2), Tally(0, 0, 4, 1, 0, 0), BatchTally.Unsent(7)]);
+
+        Assert.Equal((10, 1, 9, 1, 1), (sum.Counts.Pending, sum.Counts.Queued, sum.Counts.Delivered, sum.Counts.Returned, sum.Counts.Copies));
+        Assert.Equal((21, 10, 2), (sum.Letters, sum.Final, sum.ArchiveQueue));
+    }
+}
