@@ -85,9 +85,19 @@ public sealed class MergeBatchGrain(
                 BatchId, Header.SenderId, AcceptedRows, RejectedRows, S.Partitions);
             // Stored before the partitions start: a crash in between leaves the wake-up to start them.
             await wakeUps.Schedule(this.GetGrainId(), Due ? S.AcceptedAt + SafetyNet : Header.Options.SendAt!.Value);
-            if (Due) await StartPartitions();
+            if (S.Partitions == 0 && Due) await Complete();
+            // Started off this call: the upload's answer does not wait for the partitions to activate, and nothing can
+            // have been sent yet. Should starting fail, the wake-up starts them.
+            else if (S.Partitions > 0 && Due) _ = StartInBackground();
+            return View(BatchTally.Unsent(AcceptedRows));
         }
         return await Status();
+    }
+
+    private async Task StartInBackground()
+    {
+        try { await StartPartitions(); }
+        catch (Exception e) { log.LogWarning(e, "Batch {BatchId}: its partitions did not all start; its wake-up starts them", BatchId); }
     }
 
     /// <summary>At the send time, and every minute after until the batch completes: starts the partitions that have not
@@ -229,6 +239,11 @@ public sealed class MergeBatchGrain(
         var tally = !Due ? BatchTally.Unsent(AcceptedRows)
             : BatchTally.Sum(await Task.WhenAll(Enumerable.Range(0, S.Partitions)
                 .Select(p => S.Completed.TryGetValue(p, out var done) ? Task.FromResult(done) : Partition(p).GetTally())));
+        return View(tally);
+    }
+
+    private BatchStatusView View(PartitionTally tally)
+    {
         var counts = tally.Counts with { Accepted = AcceptedRows, RejectedRows = RejectedRows };
         var phase = S.CompletedAt is not null ? BatchPhase.Completed : !Due ? BatchPhase.Scheduled : BatchPhase.Sending;
         return new BatchStatusView(BatchId, Header.SenderBatchId, Header.SenderId, Header.Options.Label, phase, counts,
