@@ -62,6 +62,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     private readonly ReceiverSystemClient _receiverSystems;
     private readonly ResendFlowOptions _flow;
     private readonly IArchiveStore _archive;
+    private readonly IRecipientRegistryStore _registry;
     private readonly List<LetterStatusChanged> _toWebhook = [];
     /// <summary>Delivered letters of message grains not yet in their recipients' cases: their entries are made when they
     /// are archived. A letter delivered in the bulk lane is in its case by its own row in the letter store.</summary>
@@ -86,10 +87,10 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     public MergeBatchGrain([PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
         TimeProvider time, WakeUps wakeUps, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow,
-        ILetterStore store, IArchiveStore archive, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
+        ILetterStore store, IArchiveStore archive, IRecipientRegistryStore registry, ReceiverSystemClient receiverSystems, ILogger<MergeBatchGrain> log)
     {
-        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _receiverSystems, _log) =
-            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, receiverSystems, log);
+        (_state, _time, _wakeUps, _rendering, _options, _flow, _store, _archive, _registry, _receiverSystems, _log) =
+            (state, time, wakeUps, rendering, options.Value, flow.Value, store, archive, registry, receiverSystems, log);
         _writer = new CoalescingWriter(() =>
         {
             _dirty = false;
@@ -195,7 +196,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var found = await FindRow(row);
         if (found is null) return null;
         if (!renderPdf) return new LetterPreview(row, [], Attachments(Header, found), found.Fields);
-        var recipient = (await Registry.Lookup([Query(found, found.Kind, found.RecipientId)]))[0];
+        var recipient = (await _registry.Lookup([Query(found, found.Kind, found.RecipientId)]))[0];
         var header = Header;
         var pdf = await Task.Run(() => _rendering.Render(header, found, recipient));
         return new LetterPreview(row, pdf, Attachments(header, found), found.Fields);
@@ -287,7 +288,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
     /// registry said of each row's own recipient, so sending need not ask again.</summary>
     private async Task<(List<(BatchRow Row, LetterRecord Letter)> Letters, Dictionary<RecipientQuery, RecipientInfo> Known)> MakeLetters(IReadOnlyList<BatchRow> rows)
     {
-        var infos = await Registry.Lookup([.. rows.Select(r => Query(r, r.Kind, r.RecipientId))]);
+        var infos = await _registry.Lookup([.. rows.Select(r => Query(r, r.Kind, r.RecipientId))]);
         var known = new Dictionary<RecipientQuery, RecipientInfo>();
         var letters = new List<(BatchRow, LetterRecord)>();
         for (var i = 0; i < rows.Count; i++)
@@ -323,7 +324,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var infoOf = new Dictionary<RecipientQuery, RecipientInfo>(known ?? []);
         var missing = queries.Where(q => !infoOf.ContainsKey(q)).Distinct().ToList();
         if (missing.Count > 0)
-            foreach (var (query, info) in missing.Zip(await Registry.Lookup(missing))) infoOf[query] = info;
+            foreach (var (query, info) in missing.Zip(await _registry.Lookup(missing))) infoOf[query] = info;
         var outgoing = new List<Outgoing>();
         for (var i = 0; i < letters.Count; i++)
         {
@@ -528,7 +529,7 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
         var row = await FindRow(letter.Row);
         if (row is null) return;
         var (pushedAt, target) = _awaiting.Remove(letter.Key, out var awaited) ? awaited : (_time.GetUtcNow(), await RouteOf(letter));
-        var recipient = (await Registry.Lookup([Query(row, letter.Kind, letter.RecipientId, letter.Copy)]))[0];
+        var recipient = (await _registry.Lookup([Query(row, letter.Kind, letter.RecipientId, letter.Copy)]))[0];
         letter.BulkSystem = null;
         _changed.Add(letter.Key);
         await SaveLetters();
@@ -756,6 +757,4 @@ public sealed class MergeBatchGrain : Grain, IMergeBatchGrain, IStreamSubscripti
 
     private static RecipientQuery Query(BatchRow row, RecipientKind kind, string id, int copy = 0) =>
         new(kind, id, copy == 0 && kind == RecipientKind.Cvr ? row.PNumber : null);
-
-    private IRecipientRegistryGrain Registry => GrainFactory.GetGrain<IRecipientRegistryGrain>(0);
 }

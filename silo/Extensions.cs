@@ -60,6 +60,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, PostgresLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, PostgresArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, PostgresWebhookOutbox>();
+            silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -74,6 +75,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, MemoryArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, MemoryWebhookOutbox>();
+            silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -93,7 +95,9 @@ public static class SiloExtensions
         return silo;
     }
 
-    /// <summary>The HTTP API's services: JSON as the platform writes it, and errors as problem details.</summary>
+    /// <summary>The HTTP API's services: JSON as the platform writes it, and errors as problem details. The API runs in
+    /// the silo and uses its recipient registry store (<see cref="IRecipientRegistryStore"/>) directly: a registry
+    /// file's millions of rows go from the request to the store without passing through a grain.</summary>
     public static IServiceCollection AddDigitalPostApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ResendFlowOptions>().Bind(configuration.GetSection(ResendFlowOptions.Section));
@@ -106,6 +110,8 @@ public static class SiloExtensions
         services.AddOptions<Dictionary<string, SenderAccount>>().Bind(configuration.GetSection(SenderDirectory.Section));
         services.AddSingleton<SenderDirectory>();
         services.AddScoped<BatchIntake>();
+        services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
+        services.AddSingleton<RegistryLoading>();
         services.TryAddSingleton<LetterRendering>();
         services.TryAddSingleton(TimeProvider.System);
         return services;
