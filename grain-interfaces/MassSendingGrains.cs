@@ -178,14 +178,18 @@ public interface IBatchChunkGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable, Alias("dp.RecipientQuery")]
 public sealed record RecipientQuery([property: Id(0)] RecipientKind Kind, [property: Id(1)] string Id, [property: Id(2)] string? PNumber = null);
 
-/// <summary>The recipient registry (one grain, key 0): who can receive Digital Post.</summary>
+/// <summary>The recipient registry (key 0): who can receive Digital Post. A stateless front to the registry's tables
+/// on every silo; load it in chunks (tens of thousands of records per call), not all at once.</summary>
 [Alias("dp.IRecipientRegistryGrain")]
 public interface IRecipientRegistryGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds or replaces citizens (by CPR).</summary>
-    [Alias("UpsertCitizens")] Task<RegistryCounts> UpsertCitizens(IReadOnlyList<Citizen> citizens);
-    /// <summary>Adds or replaces companies (by CVR).</summary>
-    [Alias("UpsertCompanies")] Task<RegistryCounts> UpsertCompanies(IReadOnlyList<Company> companies);
+    // The lists are [Immutable]: a chunk of a load is tens of thousands of records, which a call within the silo would
+    // otherwise copy, and neither side changes it.
+    /// <summary>Adds or replaces citizens (by CPR); of a number given twice, the last counts.</summary>
+    [Alias("UpsertCitizens")] Task<RegistryCounts> UpsertCitizens([Immutable] IReadOnlyList<Citizen> citizens);
+    /// <summary>Adds or replaces companies (by CVR), each with exactly the P-numbers given; a P-number given for another
+    /// company than before moves to it.</summary>
+    [Alias("UpsertCompanies")] Task<RegistryCounts> UpsertCompanies([Immutable] IReadOnlyList<Company> companies);
     [Alias("Lookup")] Task<IReadOnlyList<RecipientInfo>> Lookup(IReadOnlyList<RecipientQuery> queries);
     [Alias("Counts")] Task<RegistryCounts> Counts();
 }

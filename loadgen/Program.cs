@@ -5,6 +5,7 @@ using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Batches;
 using DigitalPost.LoadGen.Messages;
 using DigitalPost.LoadGen.Receivers;
+using DigitalPost.LoadGen.Registry;
 using DigitalPost.LoadGen.WakeUps;
 using Spectre.Console;
 
@@ -205,5 +206,27 @@ bigLetter.SetAction(async (parse, cancellationToken) =>
     return report.Met ? 0 : 1;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter };
+var registryCitizens = new Option<int>("--citizens") { Description = "Synthetic citizens to load (the same ones on every run).", DefaultValueFactory = _ => 6_000_000 };
+var registryCompanies = new Option<int>("--companies") { Description = "Synthetic companies to load, with P-numbers (at most 899,999).", DefaultValueFactory = _ => 0 };
+var lookups = new Option<int>("--lookups") { Description = "Recipients looked up through the gateway after loading. 0: none.", DefaultValueFactory = _ => 20_000 };
+var lookupBatch = new Option<int>("--lookup-batch") { Description = "Recipients per lookup call.", DefaultValueFactory = _ => 1_000 };
+registryCompanies.Validators.Add(result =>
+{
+    if (result.GetValueOrDefault<int>() is < 0 or > 899_999) result.AddError("--companies must be from 0 to 899,999");
+});
+var registry = new Command("registry", "Load a synthetic national registry (citizens, companies) into a running silo as a streamed CSV upload, then time lookups; prints a JSON report.")
+{
+    platform, registryCitizens, registryCompanies, lookups, lookupBatch, gateway, serviceId, clusterId,
+};
+registry.SetAction(async (parse, cancellationToken) =>
+{
+    var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    var report = await RegistryBench.Run(new RegistryBenchSettings(parse.GetValue(platform)!, parse.GetValue(registryCitizens), parse.GetValue(registryCompanies),
+        parse.GetValue(gateway)!, parse.GetValue(serviceId)!, parse.GetValue(clusterId)!, parse.GetValue(lookups), Math.Max(1, parse.GetValue(lookupBatch))),
+        console, cancellationToken);
+    Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
+    return report.Citizens?.IssueCount is null or 0 && report.Companies?.IssueCount is null or 0 ? 0 : 1;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry };
 return await root.Parse(args).InvokeAsync();

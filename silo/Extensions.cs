@@ -63,6 +63,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ICitizenLaneStore, PostgresCitizenLaneStore>();
             silo.Services.AddSingleton<IPrintStore, PostgresPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, PostgresDocumentStore>();
+            silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -80,6 +81,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ICitizenLaneStore, MemoryCitizenLaneStore>();
             silo.Services.AddSingleton<IPrintStore, MemoryPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
+            silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -99,7 +101,9 @@ public static class SiloExtensions
         return silo;
     }
 
-    /// <summary>The HTTP API's services: JSON as the platform writes it, and errors as problem details.</summary>
+    /// <summary>The HTTP API's services: JSON as the platform writes it, and errors as problem details. The API runs in
+    /// the silo and uses its recipient registry store (<see cref="IRecipientRegistryStore"/>) directly: a registry
+    /// file's millions of rows go from the request to the store without passing through a grain.</summary>
     public static IServiceCollection AddDigitalPostApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ResendFlowOptions>().Bind(configuration.GetSection(ResendFlowOptions.Section));
@@ -116,6 +120,8 @@ public static class SiloExtensions
         services.AddSingleton<SenderDirectory>();
         services.AddScoped<BatchIntake>();
         services.AddSingleton<MessageIntake>();
+        services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
+        services.AddSingleton<RegistryLoading>();
         services.TryAddSingleton<LetterRendering>();
         services.TryAddSingleton(TimeProvider.System);
         return services;

@@ -14,7 +14,9 @@ public sealed record RowView(int Row, BatchRow? Accepted, IReadOnlyList<RowIssue
 
 public sealed record WebhookBody(Uri? Url);
 
-public sealed record RegistryLoaded(RegistryCounts Counts, int Loaded, IReadOnlyList<RowIssue> Issues);
+/// <summary>What a registry load answers: the registry's counts after it, the records loaded, and the rows' issues (the
+/// first <see cref="RegistryLoading.MaxIssues"/> of <see cref="IssueCount"/>).</summary>
+public sealed record RegistryLoaded(RegistryCounts Counts, int Loaded, IReadOnlyList<RowIssue> Issues, int IssueCount);
 
 /// <summary>Mass sending over HTTP. Sender systems authenticate with their API key and see only their own batches;
 /// a batch is named by the platform's id or by the sender's own batch id.</summary>
@@ -42,7 +44,7 @@ public static class MassSendingApi
             // A million-row CSV is about 40 MB, over the server's default of 30 MB; it is streamed to disk, not held.
             .WithMetadata(new RequestSizeLimitAttribute(MaxUploadBytes));
 
-        senders.MapPost("/batches/preview", async (HttpContext http, int row, BatchIntake intake, IGrainFactory grains, LetterRendering rendering) =>
+        senders.MapPost("/batches/preview", async (HttpContext http, int row, BatchIntake intake, IRecipientRegistryStore registry, LetterRendering rendering) =>
         {
             await using var upload = await intake.Read(http.Request, http.RequestAborted);
             var (found, issues) = intake.FindRow(upload, row);
@@ -52,7 +54,7 @@ public static class MassSendingApi
                     : Results.NotFound(new { error = $"the CSV has no data row {row}" });
             var sender = http.Sender();
             var header = new BatchHeader(sender.Id, "preview", sender.Cvr, sender.Name, upload.Options, upload.Template, upload.Common, upload.Individual, upload.Fingerprint);
-            var recipient = (await grains.GetGrain<IRecipientRegistryGrain>(0).Lookup([new RecipientQuery(found.Kind, found.RecipientId, found.PNumber)]))[0];
+            var recipient = (await registry.Lookup([new RecipientQuery(found.Kind, found.RecipientId, found.PNumber)]))[0];
             return Results.File(rendering.Render(header, found, recipient), "application/pdf", $"row-{row}.pdf");
         }).DisableAntiforgery();
 
@@ -89,8 +91,8 @@ public static class MassSendingApi
         });
 
         // Contact lookup (kontaktopslag): can this CPR or CVR number receive Digital Post?
-        senders.MapGet("/recipients/{id}", async (string id, string? pNumber, IGrainFactory grains) =>
-            (await grains.GetGrain<IRecipientRegistryGrain>(0).Lookup([new RecipientQuery(KindOf(id), Cpr.Normalise(id), pNumber)]))[0]);
+        senders.MapGet("/recipients/{id}", async (string id, string? pNumber, IRecipientRegistryStore registry) =>
+            (await registry.Lookup([new RecipientQuery(KindOf(id), Cpr.Normalise(id), pNumber)]))[0]);
 
         senders.MapGet("/archive/{id}", async (string id, HttpContext http, IGrainFactory grains, IOptions<MassSendingOptions> options) =>
         {
@@ -98,19 +100,12 @@ public static class MassSendingApi
             return await grains.GetGrain<IArchiveCaseGrain>(key).GetCase() is { } found ? Results.Ok(found) : Results.NotFound(new { error = "no case for this recipient" });
         });
 
-        app.MapPut("/api/registry/citizens", async (HttpRequest request, IGrainFactory grains) =>
-        {
-            using var text = await CsvText.OpenAsync(request.Body);
-            var (citizens, issues) = RegistryCsv.ReadCitizens(text);
-            return new RegistryLoaded(await grains.GetGrain<IRecipientRegistryGrain>(0).UpsertCitizens(citizens), citizens.Count, issues);
-        });
-        app.MapPut("/api/registry/companies", async (HttpRequest request, IGrainFactory grains) =>
-        {
-            using var text = await CsvText.OpenAsync(request.Body);
-            var (companies, issues) = RegistryCsv.ReadCompanies(text);
-            return new RegistryLoaded(await grains.GetGrain<IRecipientRegistryGrain>(0).UpsertCompanies(companies), companies.Count, issues);
-        });
-        app.MapGet("/api/registry", (IGrainFactory grains) => grains.GetGrain<IRecipientRegistryGrain>(0).Counts());
+        // Streamed: read, checked and stored a chunk at a time (see RegistryLoading).
+        app.MapPut("/api/registry/citizens", (HttpRequest request, RegistryLoading loading) => loading.LoadCitizens(request))
+            .WithMetadata(new RequestSizeLimitAttribute(RegistryLoading.MaxUploadBytes));
+        app.MapPut("/api/registry/companies", (HttpRequest request, RegistryLoading loading) => loading.LoadCompanies(request))
+            .WithMetadata(new RequestSizeLimitAttribute(RegistryLoading.MaxUploadBytes));
+        app.MapGet("/api/registry", (IRecipientRegistryStore registry) => registry.Counts());
         app.MapGet("/api/print", (IGrainFactory grains) => grains.GetGrain<IPrintQueueGrain>(0).GetStatus());
     }
 

@@ -1,5 +1,6 @@
-using DigitalPost.Contracts;
 using DigitalPost.Domain.MassSending;
+using DigitalPost.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace DigitalPost.Silo;
 
@@ -7,24 +8,21 @@ namespace DigitalPost.Silo;
 /// <c>Registry:CompaniesFile</c>) once the silo runs: a demonstration or a test environment starts with its
 /// recipients known. Production loads the registry through <c>PUT /api/registry/...</c>. Relative paths are from the
 /// silo's content root.</summary>
-public sealed class RegistrySeeding(IConfiguration configuration, IHostEnvironment environment, IGrainFactory grains, ILogger<RegistrySeeding> log) : IHostedService
+public sealed class RegistrySeeding(IOptions<RegistryOptions> options, IHostEnvironment environment, RegistryLoading loading, ILogger<RegistrySeeding> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var registry = grains.GetGrain<IRecipientRegistryGrain>(0);
-        if (configuration["Registry:CitizensFile"] is { Length: > 0 } citizensFile)
+        if (options.Value.CitizensFile is { Length: > 0 } citizensFile)
         {
             using var text = CsvText.Open(Open(citizensFile));
-            var (citizens, issues) = RegistryCsv.ReadCitizens(text);
-            await registry.UpsertCitizens(citizens);
-            log.LogInformation("Registry: {Count} citizens loaded from {File}, {Issues} rows with issues", citizens.Count, citizensFile, issues.Count);
+            var loaded = await loading.LoadCitizens(text, cancellationToken);
+            log.LogInformation("Registry: {Count} citizens loaded from {File}, {Issues} rows with issues", loaded.Loaded, citizensFile, loaded.IssueCount);
         }
-        if (configuration["Registry:CompaniesFile"] is { Length: > 0 } companiesFile)
+        if (options.Value.CompaniesFile is { Length: > 0 } companiesFile)
         {
             using var text = CsvText.Open(Open(companiesFile));
-            var (companies, issues) = RegistryCsv.ReadCompanies(text);
-            await registry.UpsertCompanies(companies);
-            log.LogInformation("Registry: {Count} companies loaded from {File}, {Issues} rows with issues", companies.Count, companiesFile, issues.Count);
+            var loaded = await loading.LoadCompanies(text, cancellationToken);
+            log.LogInformation("Registry: {Count} companies loaded from {File}, {Issues} rows with issues", loaded.Loaded, companiesFile, loaded.IssueCount);
         }
     }
 

@@ -24,6 +24,26 @@ public static class Cvr
     }
 
     public static string? Check(string? value) => IsValid(value) ? null : $"'{value}' is not a CVR number (8 digits, modulus 11)";
+
+    /// <summary>The CVR number made of <paramref name="sevenDigits"/> and the digit that makes it pass modulus 11, or
+    /// null where no digit does: synthetic data.</summary>
+    public static string? WithCheckDigit(string sevenDigits) => Modulus11.WithCheckDigit(sevenDigits, Weights);
+}
+
+/// <summary>Numbers whose digits, weighted, sum to a multiple of 11, the last digit weighing 1 (CPR and CVR numbers).</summary>
+public static class Modulus11
+{
+    /// <summary><paramref name="digits"/> followed by the digit that completes the check, or null where none does
+    /// (about one in eleven).</summary>
+    public static string? WithCheckDigit(string digits, IReadOnlyList<int> weights)
+    {
+        if (digits.Length != weights.Count - 1 || !digits.All(char.IsAsciiDigit))
+            throw new ArgumentException($"{weights.Count - 1} digits", nameof(digits));
+        var sum = 0;
+        for (var i = 0; i < digits.Length; i++) sum += (digits[i] - '0') * weights[i];
+        var check = (11 - sum % 11) % 11;
+        return check < 10 ? digits + (char)('0' + check) : null;
+    }
 }
 
 public static class MessageRules

@@ -43,6 +43,21 @@ public sealed class SmtpOptions
 }
 
 /// <summary>How merge batches are taken in and sent.</summary>
+/// <summary>Loading the recipient registry.</summary>
+public sealed class RegistryOptions
+{
+    public const string Section = "Registry";
+
+    /// <summary>CSV files loaded when the silo starts (relative to the silo's folder): a demonstration or a test
+    /// environment starts with its recipients known.</summary>
+    public string? CitizensFile { get; set; }
+    public string? CompaniesFile { get; set; }
+
+    /// <summary>Rows of a registry file checked and stored together, in one transaction: large enough that a national
+    /// file is a few hundred statements, small enough that a chunk's records are a few tens of megabytes.</summary>
+    public int ChunkRows { get; set; } = 50_000;
+}
+
 public sealed class MassSendingOptions
 {
     public const string Section = "MassSending";

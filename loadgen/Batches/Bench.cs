@@ -177,7 +177,8 @@ public static class Bench
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 1);
 
-    private static async Task<(long WorkingSet, long Heap)> SamplePeakMemory(PlatformClient platform, CancellationToken cancellationToken)
+    /// <summary>The silo's peak working set and managed heap, sampled from <c>/api/operations</c> every 200 ms until cancelled.</summary>
+    internal static async Task<(long WorkingSet, long Heap)> SamplePeakMemory(PlatformClient platform, CancellationToken cancellationToken)
     {
         long workingSet = 0, heap = 0;
         while (!cancellationToken.IsCancellationRequested)

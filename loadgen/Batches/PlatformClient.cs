@@ -10,6 +10,9 @@ namespace DigitalPost.LoadGen.Batches;
 /// <summary>What the platform answers to a batch upload.</summary>
 public sealed record BatchAccepted(Guid BatchId, string SenderBatchId, string Outcome, BatchStatusView? Status, int IssueCount, IReadOnlyList<RowIssue> Issues);
 
+/// <summary>What the platform answers to a registry load: the first issues of <see cref="IssueCount"/>.</summary>
+public sealed record RegistryLoaded(RegistryCounts Counts, int Loaded, IReadOnlyList<RowIssue> Issues, int IssueCount);
+
 /// <summary>The platform's HTTP API as a sender system and an operator use it.</summary>
 public sealed class PlatformClient : IDisposable
 {
@@ -86,8 +89,15 @@ public sealed class PlatformClient : IDisposable
     {
         using var content = new StreamContent(csv);
         content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        using var response = await _http.PutAsync($"/api/registry/{part}", content, cancellationToken);
+        await LoadRegistry(part, content, cancellationToken);
+    }
+
+    /// <summary>Loads citizens or companies (<paramref name="part"/>) from a CSV body, which may be written as it is sent.</summary>
+    public async Task<RegistryLoaded> LoadRegistry(string part, HttpContent csv, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.PutAsync($"/api/registry/{part}", csv, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        return (await response.Content.ReadFromJsonAsync<RegistryLoaded>(PlatformJson.Options, cancellationToken))!;
     }
 
     private async Task<T> Get<T>(string path, CancellationToken cancellationToken)

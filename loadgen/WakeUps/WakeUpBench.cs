@@ -6,9 +6,7 @@ using DigitalPost.Infrastructure;
 using DigitalPost.LoadGen.Batches;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 using Spectre.Console;
 
 namespace DigitalPost.LoadGen.WakeUps;
@@ -37,15 +35,7 @@ public static class WakeUpBench
 
     public static async Task<WakeUpBenchReport> Run(WakeUpBenchSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client =>
-        {
-            client.UseStaticClustering(settings.Gateway);
-            client.Configure<ClusterOptions>(o => (o.ServiceId, o.ClusterId) = (settings.ServiceId, settings.ClusterId));
-        });
-        using var host = builder.Build();
-        await host.StartAsync(cancellationToken);
+        using var host = await Gateway.Connect(settings.Gateway, settings.ServiceId, settings.ClusterId, cancellationToken);
         var grains = host.Services.GetRequiredService<IClusterClient>();
         var wakeUps = new Infrastructure.WakeUps(grains, Options.Create(new SchedulerOptions { Shards = settings.Shards }));
         using var platform = new PlatformClient(settings.Platform, apiKey: null);

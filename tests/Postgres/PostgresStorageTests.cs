@@ -57,22 +57,17 @@ public sealed class PostgresStorageTests(PostgresServerFixture postgres) : IClas
         var connectionString = await postgres.Server.CreateDatabaseAsync();
         await new PostgresSchema(connectionString).ApplyAsync();
         var serviceId = "dp-" + Guid.NewGuid().ToString("N")[..8];
-        var registryId = Random.Shared.NextInt64(1, long.MaxValue);
-        Citizen[] citizens =
-        [
-            new("0101701234", "Anna Andersen", default, false, [], ["Vej 1", "1000 København K"]),
-            new("0202802345", "Bent Bentsen", default, true, [], ["Gade 2", "8000 Aarhus C"]),
-        ];
+        var cvr = PlatformFixture.NewCvr();
 
         await using (var first = await StartCluster(connectionString, serviceId))
         {
-            var written = await first.Client.GetGrain<IRecipientRegistryGrain>(registryId).UpsertCitizens(citizens);
-            Assert.Equal(2, written.Citizens);
+            var written = await first.Client.GetGrain<IOrganisationGrain>(cvr).Register(new OrganisationRegistration("Eksempel A/S"));
+            Assert.Equal("Eksempel A/S", written.Name);
         }
 
         await using var second = await StartCluster(connectionString, serviceId);
-        var read = await second.Client.GetGrain<IRecipientRegistryGrain>(registryId).Counts();
-        Assert.Equal(new RegistryCounts(2, 0), read);
+        var read = await second.Client.GetGrain<IOrganisationGrain>(cvr).GetView();
+        Assert.Equal("Eksempel A/S", read?.Name);
         Assert.Equal(["1"], await PostgresServer.Strings(connectionString, "SELECT count(*)::text FROM orleansstorage WHERE payloadbinary IS NOT NULL"));
     }
 

@@ -78,6 +78,8 @@ public class PlatformFixture : IAsyncLifetime
         [$"Senders:{BetaSender}:Cvr"] = "12345674",
         ["MassSending:FlushInterval"] = "00:00:00.020",
         ["MassSending:ChunkSize"] = "7",
+        // Registry files are stored three rows at a time, so every test's load crosses chunks.
+        ["Registry:ChunkRows"] = "3",
         ["Print:PrintAfter"] = "1.00:00:00",
         ["Print:HandOverAfter"] = "1.00:00:00",
         ["Webhooks:FirstRetry"] = "00:01:00",
@@ -166,6 +168,8 @@ public class PlatformFixture : IAsyncLifetime
         if (Environment.GetEnvironmentVariable("DIGITALPOST_TEST_LOGS") == "1") web.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         AddLogging(web.Logging);
         web.Services.AddSingleton<IGrainFactory>(Client);
+        // The API runs in the silo's process and shares its registry store.
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IRecipientRegistryStore>());
         web.Services.AddSingleton<TimeProvider>(Time);
         web.Services.AddSingleton(Documents);
         web.Services.AddDigitalPostApi(_configuration);

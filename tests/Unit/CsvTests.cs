@@ -831,6 +831,29 @@ public class CsvRegistryTests
     }
 
     [Fact]
+    public void A_file_read_as_it_is_enumerated_reports_each_rows_issues_as_it_goes_and_finds_repeats_anywhere_further_down()
+    {
+        // Enough numbers that the table of first rows grows a few times.
+        var cprs = Enumerable.Range(0, 3_300).Select(i => Cpr.WithCheckDigit($"{i % 28 + 1:D2}{i % 12 + 1:D2}{50 + i % 50:D2}0{i / 100:D2}")).OfType<string>().ToList();
+        var rows = cprs.Select((cpr, i) => i == 3 ? $"{cpr};;tilmeldt" : $"{cpr};Borger {i};tilmeldt")
+            .Append($"{cprs[1_234]};Igen;tilmeldt").Append($"{cprs[3]};Nu med navn;tilmeldt").Append($"{cprs[0]};Igen;tilmeldt");
+        var issues = new List<RowIssue>();
+
+        var citizens = RegistryCsv.ReadCitizens(new StringReader("cpr;navn;status\n" + string.Join("\n", rows)), issues.Add);
+
+        Assert.Empty(issues);
+        using var reading = citizens.GetEnumerator();
+        var all = new List<Citizen>();
+        while (all.Count < 3 && reading.MoveNext()) all.Add(reading.Current);
+        Assert.Empty(issues);
+        while (reading.MoveNext()) all.Add(reading.Current);
+        // Row 4 had no name: the same citizen listed correctly further down is no repeat.
+        Assert.Equal([.. cprs.Where((_, i) => i != 3), cprs[3]], all.Select(c => c.Cpr));
+        Assert.Equal([(4, "navn", ""), (cprs.Count + 1, "cpr", "is already in row 1235"), (cprs.Count + 3, "cpr", "is already in row 1")],
+            issues.Select(i => (i.Row, i.Field, i.Reason.Contains("is already") ? i.Reason[i.Reason.IndexOf("is already", StringComparison.Ordinal)..i.Reason.IndexOf(';')] : "")));
+    }
+
+    [Fact]
     public void A_citizen_without_a_name_is_an_issue()
     {
         var (_, issues) = RegistryCsv.ReadCitizens(new StringReader($"cpr;name;status\n{Cpr1};;tilmeldt\n"));

@@ -36,6 +36,10 @@ public static partial class Cpr
 
     public static bool IsValid(string? value) => Check(value).IsValid;
 
+    /// <summary>The number made of <paramref name="nineDigits"/> and the digit that makes it pass the modulus-11 check,
+    /// or null where no digit does (about one in eleven): test and synthetic data that should raise no warning.</summary>
+    public static string? WithCheckDigit(string nineDigits) => Domain.Modulus11.WithCheckDigit(nineDigits, Weights);
+
     /// <summary>Whole years from <paramref name="birth"/> to <paramref name="on"/>; negative when <paramref name="on"/> is
     /// before the birth. Someone born on 29 February gets a year older on 1 March in other years, as Danish practice has it.</summary>
     public static int AgeOn(DateOnly birth, DateOnly on)

@@ -100,7 +100,7 @@ internal sealed class CsvTable
             var fields = new string[csv.FieldCount];
             for (var i = 0; i < fields.Length; i++) fields[i] = Clean(csv.GetString(i));
             var broken = malformed.Remove(csv.RowNumber, out var reason);
-            if (!broken && fields.All(f => f.Length == 0)) continue;
+            if (!broken && Array.TrueForAll(fields, f => f.Length == 0)) continue;
             yield return new CsvTableRow(++row, fields, broken ? ("row", Describe(reason)) : Overlong(fields));
         }
     }

@@ -57,6 +57,22 @@ public static class CsvText
     }
 
     /// <summary>
+    /// A reader of <paramref name="stream"/>'s text in the encoding its sender declared (an HTTP charset), decoded as it
+    /// arrives: with the encoding known, nothing is read ahead to guess it, so a file of any size starts being read at
+    /// once. A byte order mark still decides. A byte that is not text in the declared encoding throws a
+    /// <see cref="DecoderFallbackException"/> where it is read, rather than becoming a replacement character in a name.
+    /// The reader reads <paramref name="stream"/> synchronously.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="charset"/> names no encoding this platform knows.</exception>
+    public static TextReader OpenDeclared(Stream stream, string charset, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _ = Windows1252; // registers the code pages, so that "windows-1252" is known
+        var encoding = Encoding.GetEncoding(charset.Trim('"'), EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
+        return new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, ChunkBytes, leaveOpen);
+    }
+
+    /// <summary>
     /// The field separator of a file, judged from its header: whichever of ';', ',' and tab occurs most outside quotes.
     /// A tie, or a header of one column, gives ';', what Danish Excel writes.
     /// </summary>

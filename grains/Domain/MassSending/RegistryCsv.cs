@@ -41,20 +41,31 @@ public static class RegistryCsv
     /// <exception cref="CsvHeaderException">The file is empty, lacks a required column, or has an unknown or repeated one.</exception>
     public static (IReadOnlyList<Citizen> Accepted, IReadOnlyList<RowIssue> Issues) ReadCitizens(TextReader reader)
     {
-        var citizens = new List<Citizen>();
-        var seen = new Dictionary<string, int>();
-        var issues = Read(reader, CitizenColumns, (row, cells) =>
+        var issues = new List<RowIssue>();
+        return ([.. ReadCitizens(reader, issues.Add)], issues);
+    }
+
+    /// <summary>The file's citizens, read as they are enumerated, so that a national file is loaded without being held;
+    /// each row's issues go to <paramref name="issue"/> as the row is read. A citizen listed again anywhere further down
+    /// is still reported as a repeat.</summary>
+    /// <exception cref="CsvHeaderException">At once: the file is empty, lacks a required column, or has an unknown or repeated one.</exception>
+    public static IEnumerable<Citizen> ReadCitizens(TextReader reader, Action<RowIssue> issue)
+    {
+        var seen = new FirstRows();
+        return Read<Citizen>(reader, CitizenColumns, issue, (row, cells) =>
         {
             var (cprColumn, nameColumn, statusColumn, nemSmsColumn, guardiansColumn, addressColumn) = (0, 1, 2, 3, 4, 5);
             var cpr = Cpr.Normalise(cells.Value(cprColumn));
             var check = Cpr.Check(cpr);
+            var added = false;
             if (!check.IsValid) row.Error(cells.Name(cprColumn), check.Error!);
             else
             {
                 if (!check.Modulus11Holds)
                     row.Warn(cells.Name(cprColumn), $"'{Cpr.Mask(cpr)}' fails the modulus-11 check; numbers issued since 2007 may, so the citizen is kept, but check the number");
-                if (seen.TryGetValue(cpr, out var first))
+                if (seen.FirstOrAdd(FirstRows.Number(cpr), row.Number) is { } first)
                     row.Error(cells.Name(cprColumn), $"'{Cpr.Mask(cpr)}' is already in row {first}; list each citizen once");
+                else added = true;
             }
 
             var name = cells.Value(nameColumn);
@@ -82,11 +93,14 @@ public static class RegistryCsv
                 }
             }
 
-            if (row.HasErrors) return;
-            seen[cpr] = row.Number;
-            citizens.Add(new Citizen(cpr, name, status!.Value, nemSms!.Value, guardians, Split(cells.Value(addressColumn))));
+            if (row.HasErrors)
+            {
+                // A rejected row is no first row: the citizen may still be listed correctly further down.
+                if (added) seen.Forget(FirstRows.Number(cpr));
+                return null;
+            }
+            return new Citizen(cpr, name, status!.Value, nemSms!.Value, guardians, Split(cells.Value(addressColumn)));
         });
-        return (citizens, issues);
     }
 
     public static (IReadOnlyList<Company> Accepted, IReadOnlyList<RowIssue> Issues) ReadCompanies(Stream stream)
@@ -98,14 +112,23 @@ public static class RegistryCsv
     /// <exception cref="CsvHeaderException">The file is empty, lacks a required column, or has an unknown or repeated one.</exception>
     public static (IReadOnlyList<Company> Accepted, IReadOnlyList<RowIssue> Issues) ReadCompanies(TextReader reader)
     {
-        var companies = new List<Company>();
-        var seen = new Dictionary<string, int>();
-        var issues = Read(reader, CompanyColumns, (row, cells) =>
+        var issues = new List<RowIssue>();
+        return ([.. ReadCompanies(reader, issues.Add)], issues);
+    }
+
+    /// <summary>The file's companies, read as they are enumerated, as <see cref="ReadCitizens(TextReader, Action{RowIssue})"/>.</summary>
+    /// <exception cref="CsvHeaderException">At once: the file is empty, lacks a required column, or has an unknown or repeated one.</exception>
+    public static IEnumerable<Company> ReadCompanies(TextReader reader, Action<RowIssue> issue)
+    {
+        var seen = new FirstRows();
+        return Read<Company>(reader, CompanyColumns, issue, (row, cells) =>
         {
             var (cvrColumn, nameColumn, mailboxColumn, pNumbersColumn, addressColumn) = (0, 1, 2, 3, 4);
             var cvr = cells.Value(cvrColumn);
+            var added = false;
             if (Cvr.Check(cvr) is { } cvrError) row.Error(cells.Name(cvrColumn), Cpr.Redact(cvrError));
-            else if (seen.TryGetValue(cvr, out var first)) row.Error(cells.Name(cvrColumn), $"'{cvr}' is already in row {first}; list each company once");
+            else if (seen.FirstOrAdd(FirstRows.Number(cvr), row.Number) is { } first) row.Error(cells.Name(cvrColumn), $"'{cvr}' is already in row {first}; list each company once");
+            else added = true;
 
             var name = cells.Value(nameColumn);
             if (name.Length == 0) row.Error(cells.Name(nameColumn), "is empty; give the company's name");
@@ -123,11 +146,13 @@ public static class RegistryCsv
             foreach (var pNumber in pNumbers)
                 if (PNumber.Check(pNumber) is { } pNumberError) row.Error(cells.Name(pNumbersColumn), pNumberError);
 
-            if (row.HasErrors) return;
-            seen[cvr] = row.Number;
-            companies.Add(new Company(cvr, name, mailbox!.Value, pNumbers, Split(cells.Value(addressColumn))));
+            if (row.HasErrors)
+            {
+                if (added) seen.Forget(FirstRows.Number(cvr));
+                return null;
+            }
+            return new Company(cvr, name, mailbox!.Value, pNumbers, Split(cells.Value(addressColumn)));
         });
-        return (companies, issues);
     }
 
     private static RegistrationStatus? ParseStatus(string value) => value.ToLowerInvariant() switch
@@ -146,11 +171,10 @@ public static class RegistryCsv
         _ => null,
     };
 
-    private static List<string> Split(string value) =>
-        [.. value.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+    private static string[] Split(string value) => value.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>The issues of one row, kept by the row's checks.</summary>
-    private sealed class RowIssues(int number, List<RowIssue> issues)
+    private sealed class RowIssues(int number, Action<RowIssue> issue)
     {
         public int Number { get; } = number;
         public bool HasErrors { get; private set; }
@@ -158,10 +182,10 @@ public static class RegistryCsv
         public void Error(string field, string reason)
         {
             HasErrors = true;
-            issues.Add(new RowIssue(Number, field, reason));
+            issue(new RowIssue(Number, field, reason));
         }
 
-        public void Warn(string field, string reason) => issues.Add(new RowIssue(Number, field, reason, IssueSeverity.Warning));
+        public void Warn(string field, string reason) => issue(new RowIssue(Number, field, reason, IssueSeverity.Warning));
     }
 
     /// <summary>A row's values by schema position: "" for an optional column the file does not have.</summary>
@@ -171,7 +195,9 @@ public static class RegistryCsv
         public string Name(int key) => names[key];
     }
 
-    private static List<RowIssue> Read(TextReader reader, Column[] schema, Action<RowIssues, Cells> check)
+    /// <summary>Checks the header now (a bad one throws before any row is read) and reads the rows as the records are
+    /// enumerated. <paramref name="check"/> gives a row's record, or null when the row has errors.</summary>
+    private static IEnumerable<T> Read<T>(TextReader reader, Column[] schema, Action<RowIssue> issue, Func<RowIssues, Cells, T?> check) where T : class
     {
         var table = CsvTable.Open(reader);
         var header = table.Header;
@@ -197,17 +223,20 @@ public static class RegistryCsv
                 problems.Add($"The column '{schema[key].Names[0]}'{(others.Count > 0 ? $" (or {string.Join(", ", others)})" : "")} is missing; the header must name {expected}.");
             }
         if (problems.Count > 0) throw new CsvHeaderException(problems);
+        return Rows(table, columns, names, issue, check);
+    }
 
-        var issues = new List<RowIssue>();
+    private static IEnumerable<T> Rows<T>(CsvTable table, int?[] columns, string[] names, Action<RowIssue> issue, Func<RowIssues, Cells, T?> check) where T : class
+    {
+        var header = table.Header;
         foreach (var row in table.Rows())
         {
-            var rowIssues = new RowIssues(row.Row, issues);
+            var rowIssues = new RowIssues(row.Row, issue);
             if (row.Malformed is (var field, var reason)) rowIssues.Error(field, reason);
             else if (row.Fields.Length != header.Count)
                 rowIssues.Error("row", $"has {row.Fields.Length} values but the header has {header.Count} columns; check for a missing or extra separator " +
                                        "(a value that contains one must be in double quotes)");
-            else check(rowIssues, new Cells(row.Fields, columns, names));
+            else if (check(rowIssues, new Cells(row.Fields, columns, names)) is { } record) yield return record;
         }
-        return issues;
     }
 }
