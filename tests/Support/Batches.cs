@@ -31,7 +31,20 @@ public static class Batches
         }
     }
 
-    public static string NewAdultCpr() => NewCpr(new DateOnly(1970 + Interlocked.Increment(ref _serial) % 30, 3, 14));
+    private static int _adult = -1;
+
+    /// <summary>A valid CPR number of an adult born in the 1930s or later, never the same twice in a test run: the tests
+    /// share one registry, so a number another test registered must never stand for an unknown person.</summary>
+    public static string NewAdultCpr()
+    {
+        int[] weights = [4, 3, 2, 7, 6, 5, 4, 3, 2, 1];
+        while (true)
+        {
+            var n = Interlocked.Increment(ref _adult);
+            var cpr = $"{new DateOnly(1930, 1, 1).AddDays(n / 1000):ddMMyy}0{n % 1000:D3}";
+            if (cpr.Select((c, i) => (c - '0') * weights[i]).Sum() % 11 == 0) return cpr;
+        }
+    }
 
     public static async Task<Upload> SubmitBatch(this HttpClient sender, BatchOptions options, string csv, string template = Template,
         Encoding? encoding = null, IEnumerable<(string Part, string Filename, byte[] Content)>? files = null)
