@@ -25,6 +25,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     private readonly TimeProvider _time;
     private readonly WakeUps _wakeUps;
     private readonly ILetterStore _store;
+    private readonly IRecipientRegistryStore _registry;
     private readonly MassSendingOptions _options;
     private readonly CoalescingWriter _writer;
     private readonly ILogger<BatchPartitionGrain> _log;
@@ -40,11 +41,11 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     private bool _reconcile;
 
     public BatchPartitionGrain([PersistentState("partition", StorageNames.Platform)] IPersistentState<BatchPartitionState> state,
-        TimeProvider time, WakeUps wakeUps, ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print,
+        TimeProvider time, WakeUps wakeUps, ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print, IRecipientRegistryStore registry,
         ReceiverSystemClient receiverSystems, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
         ILogger<BatchPartitionGrain> log)
     {
-        (_state, _time, _wakeUps, _store, _options, _log) = (state, time, wakeUps, store, options.Value, log);
+        (_state, _time, _wakeUps, _store, _registry, _options, _log) = (state, time, wakeUps, store, registry, options.Value, log);
         _parts = context => (new BulkLane(context, store, receiverSystems, flow.Value), new LaneEntry(context, citizens, print, printing.Value.PrintAfter),
             new LetterEvents(context, archive, new CaseKeys(options.Value.ArchiveKey)));
         _writer = new CoalescingWriter(_state.WriteStateAsync);
@@ -59,7 +60,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         var (batchId, partition) = BatchPartitions.Parse(this.GetPrimaryKeyString());
         if (await GrainFactory.GetGrain<IMergeBatchGrain>(batchId).GetPlan(partition) is not { } plan) return;
         var ledger = new BatchLedger(await _store.Load(batchId, [.. plan.Chunks.Where(c => c.Rows > 0).Select(c => (c.FirstRow, c.LastRow))]));
-        var context = new PartitionContext(batchId, partition, plan, ledger, GrainFactory, _time, _options, _log);
+        var context = new PartitionContext(batchId, partition, plan, ledger, GrainFactory, _registry, _time, _options, _log);
         (_bulk, var lanes, context.Events) = _parts(context);
         context.Saver = new LetterSaver(_store, batchId, plan.Header.Options.Label, ledger, context.Events.CaseKeyOf);
         _dispatch = new LetterDispatch(context, lanes, _bulk);

@@ -41,7 +41,7 @@ public sealed class MergeBatchState
 [Reentrant]
 public sealed class MergeBatchGrain(
     [PersistentState("batch", StorageNames.Platform)] IPersistentState<MergeBatchState> state,
-    TimeProvider time, WakeUps wakeUps, LetterRendering rendering, ILetterStore store, IOptions<MassSendingOptions> options,
+    TimeProvider time, WakeUps wakeUps, LetterRendering rendering, ILetterStore store, IRecipientRegistryStore registry, IOptions<MassSendingOptions> options,
     ILogger<MergeBatchGrain> log) : Grain, IMergeBatchGrain
 {
     private static readonly TimeSpan SafetyNet = TimeSpan.FromMinutes(1);
@@ -180,7 +180,7 @@ public sealed class MergeBatchGrain(
         var header = Header;
         IReadOnlyList<AttachmentInfo> attachments = [.. LetterFactory.Attachments(header, found).Select(a => new AttachmentInfo(a.Filename, a.ContentType, a.Content.LongLength))];
         if (!renderPdf) return new LetterPreview(row, [], attachments, found.Fields);
-        var recipient = (await GrainFactory.GetGrain<IRecipientRegistryGrain>(0).Lookup([PartitionContext.Query(found, found.Kind, found.RecipientId)]))[0];
+        var recipient = (await registry.Lookup([PartitionContext.Query(found, found.Kind, found.RecipientId)]))[0];
         var pdf = await Task.Run(() => rendering.Render(header, found, recipient));
         return new LetterPreview(row, pdf, attachments, found.Fields);
     }

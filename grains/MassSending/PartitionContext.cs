@@ -8,7 +8,7 @@ namespace DigitalPost.Grains;
 /// <summary>What the parts of a batch partition share: the batch and partition, its plan, the ledger of its own letters,
 /// where changed letters are saved and where their changes go. Lives as long as the partition's activation.</summary>
 internal sealed class PartitionContext(Guid batchId, int partition, BatchPartitionPlan plan, BatchLedger ledger, IGrainFactory grains,
-    TimeProvider time, MassSendingOptions options, ILogger log)
+    IRecipientRegistryStore registry, TimeProvider time, MassSendingOptions options, ILogger log)
 {
     public Guid BatchId { get; } = batchId;
     public int Partition { get; } = partition;
@@ -26,7 +26,9 @@ internal sealed class PartitionContext(Guid batchId, int partition, BatchPartiti
 
     public BatchRef RefOf(LetterRecord letter) => new(BatchId, letter.Row, letter.Copy, Partition);
 
-    public IRecipientRegistryGrain Registry => Grains.GetGrain<IRecipientRegistryGrain>(0);
+    /// <summary>The registry's store itself: its grain is the front for services outside the silo, and a hop through it
+    /// would copy every chunk's lookups for nothing.</summary>
+    public IRecipientRegistryStore Registry { get; } = registry;
 
     public static RecipientQuery Query(BatchRow row, RecipientKind kind, string id, int copy = 0) =>
         new(kind, id, copy == 0 && kind == RecipientKind.Cvr ? row.PNumber : null);
