@@ -86,6 +86,8 @@ public enum MessageEventKind
     Accepted, Routed, Pushed, PushFailed, ReceiptPositive, ReceiptNegative, ReceiptMissing,
     FirstWarningSent, SecondWarningSent, Forwarded, Rerouted, DeliveredToVirk, StoppedForVirus, SenderNotified, LateReceipt,
     DeliveredToMailbox, SentToPrint, Printed, HandedToPostalService, SentAsNemSms,
+    /// <summary>An organisation administrator moved the message out of the Virk mailbox to a receiver system.</summary>
+    MovedFromVirk,
 }
 
 [GenerateSerializer, Immutable, Alias("dp.MessageEvent")]

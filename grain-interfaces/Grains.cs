@@ -38,6 +38,10 @@ public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
     /// <summary>Deletes the documents stored under this message's id unless a message was accepted with them: what an
     /// intake that failed before its message was accepted leaves in the document store.</summary>
     [Alias("DiscardDocuments")] Task DiscardDocuments();
+
+    /// <summary>Delivers a message from the Virk mailbox to where the move routed it; the resend flow starts afresh
+    /// there. A message not in the Virk mailbox, or moved by this move before, is left as it is.</summary>
+    [Alias("MoveFromVirk")] Task MoveFromVirk(Guid moveId, RouteDecision route);
 }
 
 /// <summary>An organisation (CVR): its receiver systems, contact points and Virk mailbox. Keyed by CVR.</summary>
@@ -51,8 +55,17 @@ public interface IOrganisationGrain : IGrainWithStringKey
     [Alias("Route")] Task<RouteDecision> Route(RouteRequest request);
     [Alias("GetReceiverSystemSettings")] Task<ReceiverSystemSettings?> GetReceiverSystemSettings(string systemId);
     [Alias("ReceiverSystemStateChanged")] Task ReceiverSystemStateChanged(string systemId, bool active);
-    [Alias("DeliverToVirk")] Task DeliverToVirk(VirkMailItem item);
-    [Alias("GetVirkMailbox")] Task<IReadOnlyList<VirkMailItem>> GetVirkMailbox();
+    /// <summary>The Virk mailbox's letters the filter takes, oldest first.</summary>
+    [Alias("ListVirkMailbox")] Task<VirkMailboxPage> ListVirkMailbox(VirkMailboxFilter filter, int skip, int take);
+}
+
+/// <summary>One move of letters out of a Virk mailbox, keyed by the move's id: it takes the letters out of the mailbox
+/// and hands each back to its message grain, resuming after a crash where it was.</summary>
+[Alias("dp.IVirkMoveGrain")]
+public interface IVirkMoveGrain : IGrainWithGuidKey, IWakeUpTarget
+{
+    /// <summary>Makes the move and starts delivering its letters; a repeat answers the move as it was made.</summary>
+    [Alias("Move")] Task<VirkMove> Move(VirkMove move, VirkMoveRequest request);
 }
 
 /// <summary>A receiver system, keyed "cvr/systemId" (<see cref="ReceiverSystemKey"/>). It aggregates receipts over

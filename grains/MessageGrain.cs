@@ -31,6 +31,9 @@ public sealed class MessageState
     [Id(14)] public string? ErrorText { get; set; }
     /// <summary>The status last published to the message's batch.</summary>
     [Id(15)] public MessageStatus? Published { get; set; }
+    /// <summary>The last move that took the message out of the Virk mailbox. Its batch counted it delivered when it
+    /// reached the mailbox; what follows is the organisation's, so it is not published to the batch.</summary>
+    [Id(16)] public Guid? LastVirkMove { get; set; }
 }
 
 /// <summary>One message: routes it, pushes it, awaits its receipt and runs its resend flow. The rules live in
@@ -45,6 +48,7 @@ public sealed class MessageGrain(
     ILetterStore letters,
     ICitizenLaneStore citizens,
     IDocumentStore documents,
+    IVirkMailboxStore virkMailboxes,
     ILogger<MessageGrain> log) : Grain, IMessageGrain
 {
     private readonly ResendFlowOptions _options = options.Value;
@@ -137,6 +141,18 @@ public sealed class MessageGrain(
         await Advance();
         await Save();
     }
+
+    public Task MoveFromVirk(Guid moveId, RouteDecision route) => Guarded(async () =>
+    {
+        if (S.Message is null) await state.ReadStateAsync();
+        if (S.Message is null || S.Status != MessageStatus.DeliveredToVirk || S.LastVirkMove == moveId) return;
+        S.LastVirkMove = moveId;
+        S.ForwardedFrom = null;
+        Record(MessageEventKind.MovedFromVirk, $"moved out of the Virk mailbox (move {moveId}) to {route.Target}: {route.Reason}", route.Target.ReceiverSystemId);
+        await Deliver(route.Target, time.GetUtcNow());
+        await Advance();
+        await Save();
+    });
 
     public Task WakeUp() => Guarded(WakeUpCore);
 
@@ -380,7 +396,7 @@ public sealed class MessageGrain(
         S.FirstWarningSent = S.SecondWarningSent = false;
         if (target.Kind == DeliveryTargetKind.VirkMailbox)
         {
-            await Organisation.DeliverToVirk(new VirkMailItem(Uuid, now, ContactPointId, S.History[^1].Detail));
+            await virkMailboxes.Add(RecipientId, new VirkMailItem(Uuid, now, ContactPointId, S.History[^1].Detail));
             S.Status = MessageStatus.DeliveredToVirk;
             S.NextActionAt = null;
             Record(MessageEventKind.DeliveredToVirk, "delivered to the organisation's Virk mailbox");
@@ -469,7 +485,7 @@ public sealed class MessageGrain(
     /// state is stored: a crash in between publishes it again, which the partition ignores.</summary>
     private async Task Publish()
     {
-        if (LetterChange() is not { } change || S.Published == S.Status) return;
+        if (LetterChange() is not { } change || S.Published == S.Status || S.LastVirkMove is not null) return;
         await this.GetStreamProvider(LetterStream.Provider)
             .GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, BatchPartitions.KeyOf(change.Letter.BatchId, change.Letter.Partition))).OnNextAsync(change);
         S.Published = S.Status;

@@ -12,17 +12,27 @@ public sealed class OrganisationState
     [Id(1)] public DeactivationPolicy? DeactivationPolicy { get; set; }
     [Id(2)] public Dictionary<string, ReceiverSystemEntry> ReceiverSystems { get; set; } = [];
     [Id(3)] public Dictionary<string, ContactPoint> ContactPoints { get; set; } = [];
-    /// <summary>The Virk mailbox (Virk-postkassen): post that no receiver system could take.</summary>
+    /// <summary>The Virk mailbox as this grain kept it before it became a store of its own (IVirkMailboxStore): moved
+    /// there when the grain is activated.</summary>
     [Id(4)] public List<VirkMailItem> VirkMailbox { get; set; } = [];
 }
 
 /// <summary>An organisation's contact structure and the routing cache of its receiver systems' states. It calls no
 /// other grain, so message and receiver-system grains may call it without risk of a cycle.</summary>
 public sealed class OrganisationGrain(
-    [PersistentState("organisation", StorageNames.Platform)] IPersistentState<OrganisationState> state) : Grain, IOrganisationGrain
+    [PersistentState("organisation", StorageNames.Platform)] IPersistentState<OrganisationState> state,
+    IVirkMailboxStore virkMailboxes) : Grain, IOrganisationGrain
 {
     private OrganisationState S => state.State;
     private string CvrNumber => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.VirkMailbox.Count == 0) return;
+        foreach (var item in S.VirkMailbox) await virkMailboxes.Add(CvrNumber, item);
+        S.VirkMailbox.Clear();
+        await state.WriteStateAsync(cancellationToken);
+    }
 
     public async Task<OrganisationView> Register(OrganisationRegistration registration)
     {
@@ -33,7 +43,7 @@ public sealed class OrganisationGrain(
         S.Name = registration.Name;
         S.DeactivationPolicy = registration.DeactivationPolicy;
         await state.WriteStateAsync();
-        return View();
+        return await View();
     }
 
     public async Task<OrganisationView> UpsertReceiverSystem(ReceiverSystemRegistration registration)
@@ -53,7 +63,7 @@ public sealed class OrganisationGrain(
                 S.ReceiverSystems[id] = entry with { Registration = entry.Registration with { IsPrimary = false } };
         S.ReceiverSystems[registration.SystemId] = new ReceiverSystemEntry(registration with { IsPrimary = primary }, existing?.Active ?? true);
         await state.WriteStateAsync();
-        return View();
+        return await View();
     }
 
     public async Task<OrganisationView> UpsertContactPoint(ContactPoint contactPoint)
@@ -68,10 +78,10 @@ public sealed class OrganisationGrain(
         if (errors.Count > 0) throw new ValidationException(errors);
         S.ContactPoints[contactPoint.ContactPointId] = contactPoint;
         await state.WriteStateAsync();
-        return View();
+        return await View();
     }
 
-    public Task<OrganisationView?> GetView() => Task.FromResult(S.Name is null ? null : View());
+    public async Task<OrganisationView?> GetView() => S.Name is null ? null : await View();
 
     [ReadOnly]
     public Task<RouteDecision> Route(RouteRequest request) => Task.FromResult(Router.Route(S.ReceiverSystems, S.ContactPoints, request));
@@ -87,22 +97,15 @@ public sealed class OrganisationGrain(
         await state.WriteStateAsync();
     }
 
-    public async Task DeliverToVirk(VirkMailItem item)
-    {
-        if (S.VirkMailbox.Any(m => m.MessageUuid == item.MessageUuid)) return;
-        S.VirkMailbox.Add(item);
-        await state.WriteStateAsync();
-    }
-
     [ReadOnly]
-    public Task<IReadOnlyList<VirkMailItem>> GetVirkMailbox() => Task.FromResult<IReadOnlyList<VirkMailItem>>([.. S.VirkMailbox]);
+    public Task<VirkMailboxPage> ListVirkMailbox(VirkMailboxFilter filter, int skip, int take) => virkMailboxes.List(CvrNumber, filter, skip, take);
 
     private void RequireRegistered()
     {
         if (S.Name is null) throw new ValidationException([new("cvr", $"organisation {CvrNumber} is not registered")]);
     }
 
-    private OrganisationView View() => new(CvrNumber, S.Name!, S.DeactivationPolicy,
+    private async Task<OrganisationView> View() => new(CvrNumber, S.Name!, S.DeactivationPolicy,
         [.. S.ReceiverSystems.Values.OrderBy(s => s.Registration.SystemId)],
-        [.. S.ContactPoints.Values.OrderBy(c => c.ContactPointId)], S.VirkMailbox.Count);
+        [.. S.ContactPoints.Values.OrderBy(c => c.ContactPointId)], await virkMailboxes.Count(CvrNumber));
 }

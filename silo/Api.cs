@@ -72,8 +72,7 @@ public static class Api
         organisations.MapPut("/contact-points/{contactPointId}", (string cvr, string contactPointId, ContactPointBody body, IGrainFactory grains) =>
             grains.GetGrain<IOrganisationGrain>(cvr).UpsertContactPoint(
                 new ContactPoint(contactPointId, body.Name, body.ReceiverSystemId, body.VisibleToCitizens, body.VisibleToAuthorities)));
-        organisations.MapGet("/virk-mailbox", (string cvr, IGrainFactory grains) =>
-            grains.GetGrain<IOrganisationGrain>(cvr).GetVirkMailbox());
+        organisations.MapVirkMailboxApi();
     }
 
     private static void MapMessageApi(this RouteGroupBuilder app)

@@ -64,6 +64,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IPrintStore, PostgresPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, PostgresDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
+            silo.Services.AddSingleton<IVirkMailboxStore, PostgresVirkMailboxStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -82,6 +83,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IPrintStore, MemoryPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
+            silo.Services.AddSingleton<IVirkMailboxStore, MemoryVirkMailboxStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

@@ -72,7 +72,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.Equal(MessageStatus.DeliveredToVirk, status.Status);
         Assert.Equal(["a"], status.Attempts.Where(a => a.ReceiverSystemId == "a").Select(a => a.ReceiverSystemId));
         Assert.True(status.History[^1].At <= firstFailed + 7 * Day + PlatformFixture.ReceiptTimeout);
-        var virk = await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).GetVirkMailbox();
+        var virk = (await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).ListVirkMailbox(VirkMailboxFilter.None, 0, 100)).Items;
         Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
         // No second flow at the primary: its contacts hear of the forwarding, never a day-2 warning.
         await platform.EmailTo(org.TechnicalContact("a"), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
@@ -90,7 +90,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         var status = await platform.Status(uuid);
         Assert.Equal(MessageStatus.DeliveredToVirk, status.Status);
         Assert.Equal(DeliveryTargetKind.VirkMailbox, status.CurrentTarget?.Kind);
-        var virk = await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).GetVirkMailbox();
+        var virk = (await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).ListVirkMailbox(VirkMailboxFilter.None, 0, 100)).Items;
         Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
         await platform.EmailTo(org.TechnicalContact("a"), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
     }

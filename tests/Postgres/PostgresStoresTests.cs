@@ -325,4 +325,61 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         Assert.Equal(1, mine[LetterRecord.KeyOf(7, 0)].Partition);
         Assert.Equal(1, (await store.Find(Letter(9, 0, LetterState.Delivered).MessageUuid!.Value))!.Value.Partition);
     }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task Two_moves_out_of_a_Virk_mailbox_at_once_take_each_letter_exactly_once_and_a_repeated_move_takes_nothing(string kind)
+    {
+        await using var db = await Database();
+        IVirkMailboxStore mailboxes = kind == "memory" ? new MemoryVirkMailboxStore() : new PostgresVirkMailboxStore(db);
+        var letters = Enumerable.Range(0, 2_000).Select(i => new VirkMailItem(Guid.NewGuid(), DateTimeOffset.UnixEpoch.AddMinutes(i), i % 2 == 0 ? "cp-b" : null, "no receiver system")).ToList();
+        foreach (var letter in letters) await mailboxes.Add("29189846", letter);
+        await mailboxes.Add("29189846", letters[0]);
+        await mailboxes.Add("12345674", letters[1] with { MessageUuid = Guid.NewGuid() });
+        var all = new VirkMoveRequest(null, true, VirkMailboxFilter.None, new VirkMoveTarget(null, true));
+        VirkMove NewMove() => new(Guid.NewGuid(), "29189846", DateTimeOffset.UnixEpoch, "admin", all.Target, 0, 0);
+
+        var (one, two) = (NewMove(), NewMove());
+        var made = await Task.WhenAll(mailboxes.Move(one, all), mailboxes.Move(two, all));
+        var repeated = await mailboxes.Move(one, all);
+
+        Assert.Equal(2_000, made.Sum(m => m.Moved));
+        Assert.Equal(made[0].Moved, repeated.Moved);
+        var moved = (await mailboxes.MovedLetters(one.MoveId, 0, 5_000)).Concat(await mailboxes.MovedLetters(two.MoveId, 0, 5_000)).ToList();
+        Assert.Equal(letters.Select(l => l.MessageUuid).Order(), moved.Select(l => l.MessageUuid).Order());
+        Assert.All(moved, l => Assert.Equal(letters.Single(i => i.MessageUuid == l.MessageUuid).OriginalContactPointId, l.ContactPointId));
+        Assert.Equal(0, await mailboxes.Count("29189846"));
+        Assert.Equal(1, await mailboxes.Count("12345674"));
+        Assert.Equal(2, (await mailboxes.Moves("29189846", 0, 10)).Count);
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task A_Virk_mailbox_lists_and_moves_what_its_filter_takes_in_order_of_arrival(string kind)
+    {
+        await using var db = await Database();
+        IVirkMailboxStore mailboxes = kind == "memory" ? new MemoryVirkMailboxStore() : new PostgresVirkMailboxStore(db);
+        var day = DateTimeOffset.UnixEpoch.AddYears(56);
+        var letters = Enumerable.Range(0, 10).Select(i => new VirkMailItem(Guid.NewGuid(), day.AddHours(i), i < 5 ? "cp-a" : "cp-b",
+            i % 2 == 0 ? "the primary receiver system a is deactivated" : "forwarded from the failing receiver system b")).ToList();
+        foreach (var letter in letters.AsEnumerable().Reverse()) await mailboxes.Add("29189846", letter);
+
+        var page = await mailboxes.List("29189846", new VirkMailboxFilter(From: day.AddHours(2), To: day.AddHours(8), ReasonContains: "DEACTIVATED"), 1, 2);
+        Assert.Equal(3, page.Total);
+        Assert.Equal([letters[4].MessageUuid, letters[6].MessageUuid], page.Items.Select(i => i.MessageUuid));
+        Assert.Equal(3, (await mailboxes.List("29189846", new VirkMailboxFilter(From: day.AddHours(2), To: day.AddHours(8), ReasonContains: "deactivated"), 5, 2)).Total);
+
+        var cpB = new VirkMoveRequest(null, true, new VirkMailboxFilter(OriginalContactPointId: "cp-b"), new VirkMoveTarget("cp-a", false));
+        var move = await mailboxes.Move(new VirkMove(Guid.NewGuid(), "29189846", day, "admin", cpB.Target, 0, 0), cpB);
+        Assert.Equal(5, move.Moved);
+        Assert.Equal(letters.Skip(5).Select(l => l.MessageUuid), (await mailboxes.MovedLetters(move.MoveId, 0, 10)).Select(l => l.MessageUuid));
+        Assert.Equal(letters.Skip(7).Select(l => l.MessageUuid), (await mailboxes.MovedLetters(move.MoveId, 2, 10)).Select(l => l.MessageUuid));
+        Assert.All(await mailboxes.MovedLetters(move.MoveId, 0, 10), l => Assert.Equal("cp-a", l.ContactPointId));
+        await mailboxes.Redelivered(move.MoveId, 3);
+        await mailboxes.Redelivered(move.MoveId, 2);
+        Assert.Equal(3, (await mailboxes.FindMove(move.MoveId))!.Redelivered);
+        Assert.Equal(letters.Take(5).Select(l => l.MessageUuid), (await mailboxes.List("29189846", VirkMailboxFilter.None, 0, 100)).Items.Select(i => i.MessageUuid));
+    }
 }
