@@ -110,10 +110,31 @@ public sealed record MessageStatusView(
     [property: Id(8)] IReadOnlyList<DeliveryAttempt> Attempts,
     [property: Id(9)] IReadOnlyList<MessageEvent> History,
     [property: Id(10)] string? ErrorCode,
-    [property: Id(11)] string? ErrorText)
+    [property: Id(11)] string? ErrorText,
+    /// <summary>Replies to this letter, as the reply store links them (filled by the API, not the grain).</summary>
+    [property: Id(12)] IReadOnlyList<LinkedReply>? Replies = null)
 {
     public bool IsFinal => Status.IsFinal();
 }
+
+/// <summary>A reply linked to the letter it answers.</summary>
+[GenerateSerializer, Immutable, Alias("dp.LinkedReply")]
+public sealed record LinkedReply([property: Id(0)] Guid ReplyUuid, [property: Id(1)] DateTimeOffset ReceivedAt);
+
+/// <summary>What a reply to a letter must agree with: who sent the letter and to whom, whether it may be answered
+/// and until when. <see cref="SenderSystemId"/> and <see cref="Batch"/> are set for a merge letter, whose reply is
+/// archived in the case of the letter.</summary>
+[GenerateSerializer, Immutable, Alias("dp.ReplyTerms")]
+public sealed record ReplyTerms(
+    [property: Id(0)] Guid MessageUuid,
+    [property: Id(1)] string SenderCvr,
+    [property: Id(2)] string RecipientId,
+    [property: Id(3)] RecipientIdType RecipientKind,
+    [property: Id(4)] bool ReplyAllowed,
+    [property: Id(5)] DateTimeOffset? ReplyBy,
+    [property: Id(6)] string Label,
+    [property: Id(7)] string? SenderSystemId = null,
+    [property: Id(8)] BatchRef? Batch = null);
 
 [GenerateSerializer, Alias("dp.SubmitOutcome")]
 public enum SubmitOutcome { Accepted, Duplicate, Conflict }

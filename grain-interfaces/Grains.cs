@@ -42,6 +42,9 @@ public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
     /// <summary>Delivers a message from the Virk mailbox to where the move routed it; the resend flow starts afresh
     /// there. A message not in the Virk mailbox, or moved by this move before, is left as it is.</summary>
     [Alias("MoveFromVirk")] Task MoveFromVirk(Guid moveId, RouteDecision route);
+
+    /// <summary>What a reply to this letter must agree with; null when there is no such letter.</summary>
+    [Alias("GetReplyTerms")] Task<ReplyTerms?> GetReplyTerms();
 }
 
 /// <summary>An organisation (CVR): its receiver systems, contact points and Virk mailbox. Keyed by CVR.</summary>
@@ -57,6 +60,8 @@ public interface IOrganisationGrain : IGrainWithStringKey
     [Alias("ReceiverSystemStateChanged")] Task ReceiverSystemStateChanged(string systemId, bool active);
     /// <summary>The Virk mailbox's letters the filter takes, oldest first.</summary>
     [Alias("ListVirkMailbox")] Task<VirkMailboxPage> ListVirkMailbox(VirkMailboxFilter filter, int skip, int take);
+    /// <summary>Replaces the organisation's routing rules for post by tagged data.</summary>
+    [Alias("SetRoutingRules")] Task<OrganisationView> SetRoutingRules(IReadOnlyList<RoutingRule> rules);
 }
 
 /// <summary>One move of letters out of a Virk mailbox, keyed by the move's id: it takes the letters out of the mailbox

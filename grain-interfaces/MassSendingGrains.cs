@@ -65,6 +65,8 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
     /// <summary>A letter of the bulk lane that got a negative receipt: its message grain takes it over.</summary>
     [Alias("BulkFailed")] Task BulkFailed(BulkLetter letter, BusinessReceipt receipt);
+    /// <summary>What a reply to one of the batch's letters must agree with; null when the batch has no such letter.</summary>
+    [Alias("ReplyTerms")] Task<ReplyTerms?> ReplyTerms(Guid messageUuid, int row, int copy);
     /// <summary>Letters of the print lane that the print provider moved on (printed, handed to the postal service);
     /// their rows in the letter store moved first. Repeats change nothing.</summary>
     [Alias("PrintProgressed")] Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at);
@@ -233,7 +235,9 @@ public sealed record ArchivedLetter(
     [property: Id(4)] string Label,
     [property: Id(5)] LetterState State,
     [property: Id(6)] DateTimeOffset ArchivedAt,
-    [property: Id(7)] IReadOnlyList<DeliveryAttempt> Receipts);
+    [property: Id(7)] IReadOnlyList<DeliveryAttempt> Receipts,
+    /// <summary>Set on a reply from the recipient: the letter of this case it answers.</summary>
+    [property: Id(8)] Guid? ReplyTo = null);
 
 [GenerateSerializer, Immutable, Alias("dp.ArchiveCase")]
 public sealed record ArchiveCase(

@@ -13,7 +13,11 @@ public enum RecipientIdType { Cvr, Cpr }
 public enum ActionCode { Aftale, Betaling, Selvbetjening, Information, Underskriv, Bekraeft, Forberedelse, Tilmelding }
 
 [GenerateSerializer, Immutable, Alias("dp.Sender")]
-public sealed record Sender([property: Id(0)] string SenderId, [property: Id(1)] string? Label = null);
+public sealed record Sender(
+    [property: Id(0)] string SenderId,
+    [property: Id(1)] string? Label = null,
+    /// <summary>An authority sends as its CVR; a citizen (CPR) or a company (CVR) sends post to an authority.</summary>
+    [property: Id(2)] RecipientIdType IdType = RecipientIdType.Cvr);
 
 [GenerateSerializer, Immutable, Alias("dp.Recipient")]
 public sealed record Recipient(
@@ -29,6 +33,10 @@ public sealed record Recipient(
 [GenerateSerializer, Immutable, Alias("dp.ContentData")]
 public sealed record ContentData([property: Id(0)] string? CaseId = null, [property: Id(1)] string? KleNumber = null);
 
+/// <summary>A reply's reference to the letter it answers (MeMo's ReplyData).</summary>
+[GenerateSerializer, Immutable, Alias("dp.ReplyData")]
+public sealed record ReplyData([property: Id(0)] Guid MessageUuid);
+
 [GenerateSerializer, Immutable, Alias("dp.MessageHeader")]
 public sealed record MessageHeader(
     [property: Id(0)] Guid MessageUuid,
@@ -43,7 +51,9 @@ public sealed record MessageHeader(
     [property: Id(9)] DateTimeOffset? ReplyByDateTime = null,
     /// <summary>Valør date: delivery waits until this date (at most 12 days ahead by default).</summary>
     [property: Id(10)] DateTimeOffset? DoNotDeliverUntilDate = null,
-    [property: Id(11)] ContentData? ContentData = null);
+    [property: Id(11)] ContentData? ContentData = null,
+    /// <summary>Set on a reply (besvarelse): the letter it answers. At most one.</summary>
+    [property: Id(12)] IReadOnlyList<ReplyData>? ReplyData = null);
 
 [GenerateSerializer, Immutable, Alias("dp.DocumentFile")]
 public sealed record DocumentFile(

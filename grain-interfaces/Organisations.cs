@@ -46,7 +46,17 @@ public sealed record OrganisationView(
     [property: Id(2)] DeactivationPolicy? DeactivationPolicy,
     [property: Id(3)] IReadOnlyList<ReceiverSystemEntry> ReceiverSystems,
     [property: Id(4)] IReadOnlyList<ContactPoint> ContactPoints,
-    [property: Id(5)] int VirkMailboxCount);
+    [property: Id(5)] int VirkMailboxCount,
+    [property: Id(6)] IReadOnlyList<RoutingRule>? RoutingRules = null);
+
+/// <summary>A rule for post to the organisation that names no known contact point: a message whose content data
+/// carries a case id or a KLE number starting with the rule's prefix goes through the rule's contact point. Rules are
+/// tried in order; none matching leaves the primary receiver system.</summary>
+[GenerateSerializer, Immutable, Alias("dp.RoutingRule")]
+public sealed record RoutingRule(
+    [property: Id(0)] string ContactPointId,
+    [property: Id(1)] string? CaseIdPrefix = null,
+    [property: Id(2)] string? KleNumberPrefix = null);
 
 /// <summary>A message that landed in the organisation's Virk mailbox instead of a receiver system.</summary>
 [GenerateSerializer, Immutable, Alias("dp.VirkMailItem")]
@@ -60,7 +70,9 @@ public sealed record VirkMailItem(
 public sealed record RouteRequest(
     [property: Id(0)] string? ContactPointId,
     /// <summary>Set when the message is forwarded away from this system (day 7 of the resend flow).</summary>
-    [property: Id(1)] string? ForwardFromSystemId = null);
+    [property: Id(1)] string? ForwardFromSystemId = null,
+    /// <summary>The message's tagged data, which the organisation's routing rules read.</summary>
+    [property: Id(2)] ContentData? ContentData = null);
 
 [GenerateSerializer, Immutable, Alias("dp.RouteDecision")]
 public sealed record RouteDecision([property: Id(0)] DeliveryTarget Target, [property: Id(1)] string Reason);

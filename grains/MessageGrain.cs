@@ -154,6 +154,17 @@ public sealed class MessageGrain(
         await Save();
     });
 
+    public async Task<ReplyTerms?> GetReplyTerms()
+    {
+        if (S.Message is { Batch: null } single)
+            return new ReplyTerms(Uuid, single.Header.Sender.SenderId, RecipientId, single.Header.Recipient.IdType, single.Header.Reply,
+                single.Header.ReplyByDateTime, single.Header.Label);
+        if (S.Message is null) DeactivateOnIdle();
+        var batch = S.Message?.Batch ?? (await letters.Find(Uuid) is { } bulk ? new BatchRef(bulk.BatchId, bulk.Row, bulk.Copy) : null);
+        if (batch is null || await GrainFactory.GetGrain<IMergeBatchGrain>(batch.BatchId).ReplyTerms(Uuid, batch.Row, batch.Copy) is not { } terms) return null;
+        return S.Message is null ? terms : terms with { RecipientId = RecipientId, RecipientKind = S.Message.Header.Recipient.IdType };
+    }
+
     public Task WakeUp() => Guarded(WakeUpCore);
 
     private async Task WakeUpCore()
@@ -252,7 +263,7 @@ public sealed class MessageGrain(
                         await DeliverOutsideReceiverSystems(now);
                         return;
                     }
-                    var route = await Organisation.Route(new RouteRequest(ContactPointId));
+                    var route = await Organisation.Route(new RouteRequest(ContactPointId, ContentData: S.Message.Header.ContentData));
                     Record(MessageEventKind.Routed, $"to {route.Target}: {route.Reason}", route.Target.ReceiverSystemId);
                     await Deliver(route.Target, now);
                     break;
@@ -377,7 +388,7 @@ public sealed class MessageGrain(
 
             case ResendStep.Retry:
                 // A system deactivated meanwhile gets no more attempts: its mail goes where routing now says.
-                var reroute = await Organisation.Route(new RouteRequest(ContactPointId, S.ForwardedFrom));
+                var reroute = await Organisation.Route(new RouteRequest(ContactPointId, S.ForwardedFrom, S.Message!.Header.ContentData));
                 if (reroute.Target.ReceiverSystemId != failing)
                 {
                     Record(MessageEventKind.Rerouted, $"to {reroute.Target}: {reroute.Reason}", failing);

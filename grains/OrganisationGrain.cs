@@ -15,6 +15,7 @@ public sealed class OrganisationState
     /// <summary>The Virk mailbox as this grain kept it before it became a store of its own (IVirkMailboxStore): moved
     /// there when the grain is activated.</summary>
     [Id(4)] public List<VirkMailItem> VirkMailbox { get; set; } = [];
+    [Id(5)] public List<RoutingRule> RoutingRules { get; set; } = [];
 }
 
 /// <summary>An organisation's contact structure and the routing cache of its receiver systems' states. It calls no
@@ -84,7 +85,7 @@ public sealed class OrganisationGrain(
     public async Task<OrganisationView?> GetView() => S.Name is null ? null : await View();
 
     [ReadOnly]
-    public Task<RouteDecision> Route(RouteRequest request) => Task.FromResult(Router.Route(S.ReceiverSystems, S.ContactPoints, request));
+    public Task<RouteDecision> Route(RouteRequest request) => Task.FromResult(Router.Route(S.ReceiverSystems, S.ContactPoints, request, S.RoutingRules));
 
     [ReadOnly]
     public Task<ReceiverSystemSettings?> GetReceiverSystemSettings(string systemId) =>
@@ -97,6 +98,16 @@ public sealed class OrganisationGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task<OrganisationView> SetRoutingRules(IReadOnlyList<RoutingRule> rules)
+    {
+        RequireRegistered();
+        var errors = OrganisationRules.ValidateRoutingRules(rules, S.ContactPoints.Keys);
+        if (errors.Count > 0) throw new ValidationException(errors);
+        S.RoutingRules = [.. rules];
+        await state.WriteStateAsync();
+        return await View();
+    }
+
     [ReadOnly]
     public Task<VirkMailboxPage> ListVirkMailbox(VirkMailboxFilter filter, int skip, int take) => virkMailboxes.List(CvrNumber, filter, skip, take);
 
@@ -107,5 +118,5 @@ public sealed class OrganisationGrain(
 
     private async Task<OrganisationView> View() => new(CvrNumber, S.Name!, S.DeactivationPolicy,
         [.. S.ReceiverSystems.Values.OrderBy(s => s.Registration.SystemId)],
-        [.. S.ContactPoints.Values.OrderBy(c => c.ContactPointId)], await virkMailboxes.Count(CvrNumber));
+        [.. S.ContactPoints.Values.OrderBy(c => c.ContactPointId)], await virkMailboxes.Count(CvrNumber), [.. S.RoutingRules]);
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Batches;
 using DigitalPost.LoadGen.Messages;
+using DigitalPost.LoadGen.Organisations;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.LoadGen.Registry;
 using DigitalPost.LoadGen.WakeUps;
@@ -228,5 +229,21 @@ registry.SetAction(async (parse, cancellationToken) =>
     return report.Citizens?.IssueCount is null or 0 && report.Companies?.IssueCount is null or 0 ? 0 : 1;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry };
+var moveLetters = new Option<int>("--letters") { Description = "Letters to fill the Virk mailbox with, then move in one call.", DefaultValueFactory = _ => 100_000 };
+var moveConcurrency = new Option<int>("--concurrency") { Description = "Messages sent at once while filling.", DefaultValueFactory = _ => 32 };
+var moveListen = new Option<string>("--listen") { Description = "Where the simulated receiver system listens.", DefaultValueFactory = _ => "http://127.0.0.1:5500" };
+var virkMove = new Command("virkmove", "Fill one organisation's Virk mailbox, give it a healthy simulated receiver system, move every letter there in one call and follow them until delivered; prints a JSON report.")
+{
+    platform, apiKey, moveListen, moveLetters, moveConcurrency, timeout,
+};
+virkMove.SetAction(async (parse, cancellationToken) =>
+{
+    var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    var report = await VirkMoveBench.Run(new VirkMoveSettings(parse.GetValue(platform)!, parse.GetValue(apiKey), parse.GetValue(moveListen)!,
+        parse.GetValue(moveLetters), Math.Max(1, parse.GetValue(moveConcurrency)), parse.GetValue(timeout)), console, cancellationToken);
+    Console.WriteLine(VirkMoveBench.ToJson(report));
+    return report.LeftInMailbox == 0 && report.PushesReceived >= report.Letters ? 0 : 1;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove };
 return await root.Parse(args).InvokeAsync();

@@ -43,6 +43,7 @@ public static class Api
         var app = endpoints.MapGroup("");
         app.MapOrganisationApi();
         app.MapMessageApi();
+        app.MapIncomingPostApi();
         app.MapMassSendingApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
             new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
@@ -72,16 +73,23 @@ public static class Api
         organisations.MapPut("/contact-points/{contactPointId}", (string cvr, string contactPointId, ContactPointBody body, IGrainFactory grains) =>
             grains.GetGrain<IOrganisationGrain>(cvr).UpsertContactPoint(
                 new ContactPoint(contactPointId, body.Name, body.ReceiverSystemId, body.VisibleToCitizens, body.VisibleToAuthorities)));
+        organisations.MapPut("/routing-rules", (string cvr, RoutingRule?[] rules, IGrainFactory grains) =>
+        {
+            var nulls = rules.Select((rule, i) => (rule, i)).Where(r => r.rule is null).Select(r => new ValidationError($"[{r.i}]", "is null; a rule is an object")).ToList();
+            return nulls.Count > 0 ? throw new ValidationException(nulls) : grains.GetGrain<IOrganisationGrain>(cvr).SetRoutingRules([.. rules.OfType<RoutingRule>()]);
+        });
         organisations.MapVirkMailboxApi();
     }
 
     private static void MapMessageApi(this RouteGroupBuilder app)
     {
-        app.MapPost("/api/messages", (HttpContext http, MessageIntake intake) => intake.Submit(http.Request, http.RequestAborted))
+        app.MapPost("/api/messages", (HttpContext http, MessageIntake intake) => intake.Submit(http.Request, AuthorityPost.Instance, http.RequestAborted))
             // Over the server's default of 30 MB: multipart files are streamed into the document store, not held.
             .WithMetadata(new RequestSizeLimitAttribute(MessageIntake.MaxRequestBytes));
-        app.MapGet("/api/messages/{messageUuid:guid}", async (Guid messageUuid, IGrainFactory grains) =>
-            await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status ? Results.Ok(status) : Results.NotFound());
+        app.MapGet("/api/messages/{messageUuid:guid}", async (Guid messageUuid, IGrainFactory grains, IReplyStore replies) =>
+            await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status
+                ? Results.Ok(status with { Replies = await replies.Of(messageUuid) })
+                : Results.NotFound());
         // Every file of a message at one address: from the document store as a stream, or as the message carries it.
         app.MapGet("/api/messages/{messageUuid:guid}/documents/{document:int}/files/{file:int}",
             async (Guid messageUuid, int document, int file, HttpContext http, IGrainFactory grains, IDocumentStore documents) =>

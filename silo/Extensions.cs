@@ -65,6 +65,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IDocumentStore, PostgresDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
             silo.Services.AddSingleton<IVirkMailboxStore, PostgresVirkMailboxStore>();
+            silo.Services.AddSingleton<IReplyStore, PostgresReplyStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -84,6 +85,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
             silo.Services.AddSingleton<IVirkMailboxStore, MemoryVirkMailboxStore>();
+            silo.Services.AddSingleton<IReplyStore, MemoryReplyStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -122,6 +124,7 @@ public static class SiloExtensions
         services.AddSingleton<SenderDirectory>();
         services.AddScoped<BatchIntake>();
         services.AddSingleton<MessageIntake>();
+        services.AddSingleton<IncomingPost>();
         services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
         services.AddSingleton<RegistryLoading>();
         services.TryAddSingleton<LetterRendering>();

@@ -15,12 +15,33 @@ namespace DigitalPost.Silo;
 /// JSON carries the files as base64 and is parsed in memory; <c>multipart/form-data</c> carries the message (the same
 /// JSON without contents) in a first part <c>message</c> and then each file in a part named by its place,
 /// <c>documents/{d}/files/{f}</c>, streamed straight into the store: the way in for large messages.</summary>
+/// <summary>What one face of message intake adds to the common rules: checks before anything is stored, and a step once
+/// the message is accepted (also when it is accepted again, so that the step is finished after a lost answer).</summary>
+public interface IMessageAdmission
+{
+    /// <summary>Throws a <see cref="ValidationException"/> for a message this face does not take.</summary>
+    Task Admit(Message message);
+
+    Task Accepted(Message message);
+}
+
+/// <summary>Authorities' post (<c>POST /api/messages</c>): the sender is an authority's CVR.</summary>
+public sealed class AuthorityPost : IMessageAdmission
+{
+    public static readonly AuthorityPost Instance = new();
+
+    public Task Admit(Message message) => message.Header.Sender.IdType == RecipientIdType.Cvr ? Task.CompletedTask
+        : throw new ValidationException([new("header.sender.idType", "an authority sends as its CVR; citizens and companies write through /api/incoming/messages")]);
+
+    public Task Accepted(Message message) => Task.CompletedTask;
+}
+
 public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore documents, TimeProvider time, IOptions<ResendFlowOptions> options)
 {
     /// <summary>The largest request taken: Digital Post's 99.5 MB, counted as the request's bytes.</summary>
     public const long MaxRequestBytes = MessageRules.MaxMessageBytes;
 
-    public async Task<IResult> Submit(HttpRequest request, CancellationToken cancellationToken)
+    public async Task<IResult> Submit(HttpRequest request, IMessageAdmission admission, CancellationToken cancellationToken)
     {
         // Refused before a byte of the body is read: a client that sent "Expect: 100-continue" never sends it.
         if (request.ContentLength is { } size && size > MaxRequestBytes) return TooLarge(size);
@@ -36,6 +57,7 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
             message = parts is null ? await ReadJson(request.Body, "body", cancellationToken) : await ReadMessagePart(parts, cancellationToken);
             var errors = MessageRules.Validate(message, time.GetUtcNow(), options.Value);
             if (errors.Count > 0) throw new ValidationException(errors);
+            await admission.Admit(message);
             // References are the platform's to set: whatever a sender wrote in their place is dropped.
             message = MessageDocuments.MapFiles(message, (_, file) => file with { Content = file.Content ?? [], Length = null, Sha256 = null });
             var uuid = message.Header.MessageUuid;
@@ -68,6 +90,8 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
 
             var result = await grains.GetGrain<IMessageGrain>(uuid).Submit(MessageDocuments.MapFiles(message, (key, file) => references.GetValueOrDefault(key, file)));
             if (result.Outcome != SubmitOutcome.Accepted && leftInStore) await Discard(message);
+            // A repeat of an accepted message completes what its first intake may not have finished.
+            if (result.Outcome is SubmitOutcome.Accepted or SubmitOutcome.Duplicate) await admission.Accepted(message);
             return result.Outcome switch
             {
                 SubmitOutcome.Accepted => Results.Accepted($"/api/messages/{result.MessageUuid}", result),

@@ -67,7 +67,12 @@ public static class MessageRules
     {
         if (header.MessageUuid == Guid.Empty) fail("header.messageUuid", "is missing");
         if (string.IsNullOrWhiteSpace(header.Label)) fail("header.label", "is missing");
-        if (Cvr.Check(header.Sender?.SenderId) is { } senderError) fail("header.sender.senderId", senderError);
+        if (header.Sender is { IdType: RecipientIdType.Cpr } citizen)
+        {
+            if (MassSending.Cpr.Check(citizen.SenderId) is { IsValid: false, Error: var citizenError })
+                fail("header.sender.senderId", citizenError ?? "is not a CPR number");
+        }
+        else if (Cvr.Check(header.Sender?.SenderId) is { } senderError) fail("header.sender.senderId", senderError);
         if (header.Recipient is null) fail("header.recipient", "is missing");
         else if (header.Recipient.IdType == RecipientIdType.Cpr)
         {
@@ -148,6 +153,24 @@ public static class OrganisationRules
         if (registration.BusinessContact is { } business && !IsEmail(business)) errors.Add(new("businessContact", $"'{business}' is not an e-mail address"));
         if (otherSystems >= MaxReceiverSystems)
             errors.Add(new("systemId", $"an organisation has at most {MaxReceiverSystems} receiver systems"));
+        return errors;
+    }
+
+    public const int MaxRoutingRules = 100;
+
+    /// <summary>Each rule tests one tag (a case id or a KLE number prefix) and names a contact point the organisation has.</summary>
+    public static IReadOnlyList<ValidationError> ValidateRoutingRules(IReadOnlyList<RoutingRule> rules, IReadOnlyCollection<string> contactPointIds)
+    {
+        var errors = new List<ValidationError>();
+        if (rules.Count > MaxRoutingRules) errors.Add(new("rules", $"has {rules.Count} rules; at most {MaxRoutingRules}"));
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var rule = rules[i];
+            if (string.IsNullOrWhiteSpace(rule.CaseIdPrefix) == string.IsNullOrWhiteSpace(rule.KleNumberPrefix))
+                errors.Add(new($"[{i}]", "needs either a caseIdPrefix or a kleNumberPrefix, not both"));
+            if (string.IsNullOrWhiteSpace(rule.ContactPointId) || !contactPointIds.Contains(rule.ContactPointId))
+                errors.Add(new($"[{i}].contactPointId", $"'{rule.ContactPointId}' is not a contact point of the organisation"));
+        }
         return errors;
     }
 

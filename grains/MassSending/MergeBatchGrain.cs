@@ -193,6 +193,16 @@ public sealed class MergeBatchGrain(
     public async Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy) =>
         PartitionOf(row) is { } p ? await Partition(p).BulkView(messageUuid, row, copy) : null;
 
+    /// <summary>The recipient is the bulk lane's record of the letter; a letter its message grain owns is not there,
+    /// and that grain puts in the recipient it knows.</summary>
+    public async Task<ReplyTerms?> ReplyTerms(Guid messageUuid, int row, int copy)
+    {
+        if (S.Header is null) return null;
+        var recipient = (await BulkView(messageUuid, row, copy))?.RecipientId ?? "";
+        return new ReplyTerms(messageUuid, Header.SenderCvr, recipient, recipient.Length == 8 ? RecipientIdType.Cvr : RecipientIdType.Cpr,
+            Header.Options.ReplyAllowed, null, Header.Options.Label, Header.SenderId, new BatchRef(BatchId, row, copy));
+    }
+
     public async Task BulkFailed(BulkLetter letter, BusinessReceipt receipt)
     {
         if (PartitionOf(letter.Row) is { } p) await Partition(p).BulkFailed(letter, receipt);

@@ -102,7 +102,8 @@ public static class BigLetter
     private static async Task<long> WorkingSet(PlatformClient platform, CancellationToken cancellationToken) =>
         (await platform.GetOperations(cancellationToken)).GetProperty("process").GetProperty("workingSetBytes").GetInt64();
 
-    private static async Task<long> SamplePeak(PlatformClient platform, CancellationToken cancellationToken)
+    /// <summary>The silo's peak working set, sampled through /api/operations every 100 ms until cancelled.</summary>
+    internal static async Task<long> SamplePeak(PlatformClient platform, CancellationToken cancellationToken)
     {
         long peak = 0;
         while (!cancellationToken.IsCancellationRequested)

@@ -171,6 +171,8 @@ public class PlatformFixture : IAsyncLifetime
         // The API runs in the silo's process and shares its registry store.
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IRecipientRegistryStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IVirkMailboxStore>());
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IReplyStore>());
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IArchiveStore>());
         web.Services.AddSingleton<TimeProvider>(Time);
         web.Services.AddSingleton(Documents);
         web.Services.AddDigitalPostApi(_configuration);

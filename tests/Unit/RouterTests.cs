@@ -35,8 +35,8 @@ public class RouterTests
             return this;
         }
 
-        public RouteDecision Route(string? contactPointId, string? forwardFrom = null) =>
-            Router.Route(_systems, _contactPoints, new RouteRequest(contactPointId, forwardFrom));
+        public RouteDecision Route(string? contactPointId, string? forwardFrom = null, ContentData? data = null, IReadOnlyList<RoutingRule>? rules = null) =>
+            Router.Route(_systems, _contactPoints, new RouteRequest(contactPointId, forwardFrom, data), rules);
     }
 
     private static void AssertSystem(RouteDecision decision, string systemId)
@@ -114,4 +114,29 @@ public class RouterTests
     [InlineData("kp-sag")]
     public void An_organisation_without_receiver_systems_gets_its_mail_in_Virk(string? contactPoint) =>
         AssertVirk(new Organisation().WithoutSystems().Route(contactPoint));
+
+    private static readonly RoutingRule[] Rules = [new("kp-sag", CaseIdPrefix: "BYG-"), new("kp-hr", KleNumberPrefix: "81."), new("kp-gone", CaseIdPrefix: "OLD-")];
+
+    [Fact]
+    public void Tagged_data_routes_by_the_first_matching_rule_after_the_contact_point_and_before_the_primary()
+    {
+        var org = new Organisation();
+        Assert.Equal("sag", org.Route(null, data: new ContentData(CaseId: "byg-2026-1"), rules: Rules).Target.ReceiverSystemId);
+        Assert.Equal("hr", org.Route(null, data: new ContentData(KleNumber: "81.04.00"), rules: Rules).Target.ReceiverSystemId);
+        Assert.Equal("sag", org.Route(null, data: new ContentData(CaseId: "BYG-1", KleNumber: "81.04.00"), rules: Rules).Target.ReceiverSystemId);
+        Assert.Equal("hr", org.Route("kp-hr", data: new ContentData(CaseId: "BYG-1"), rules: Rules).Target.ReceiverSystemId);
+        Assert.Equal("sag", org.Route("kp-unknown", data: new ContentData(CaseId: "BYG-1"), rules: Rules).Target.ReceiverSystemId);
+        Assert.Equal("main", org.Route(null, data: new ContentData(CaseId: "SOC-1", KleNumber: "27.1"), rules: Rules).Target.ReceiverSystemId);
+        // A rule whose contact point leads nowhere is passed over.
+        Assert.Equal("main", org.Route(null, data: new ContentData(CaseId: "OLD-7"), rules: Rules).Target.ReceiverSystemId);
+        Assert.Equal("main", org.Route(null, data: new ContentData(CaseId: "BYG-1")).Target.ReceiverSystemId);
+    }
+
+    [Fact]
+    public void A_rule_to_a_deactivated_system_routes_like_its_contact_point_would_to_the_primary()
+    {
+        var decision = new Organisation().Deactivate("sag").Route(null, data: new ContentData(CaseId: "BYG-1"), rules: Rules);
+        Assert.Equal("main", decision.Target.ReceiverSystemId);
+        Assert.Contains("deactivated", decision.Reason);
+    }
 }
