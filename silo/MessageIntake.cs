@@ -20,7 +20,9 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
     /// <summary>The largest request taken: Digital Post's 99.5 MB, counted as the request's bytes.</summary>
     public const long MaxRequestBytes = MessageRules.MaxMessageBytes;
 
-    public async Task<IResult> Submit(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>Takes a message that <paramref name="sender"/> sends: only as its own authority (the header's sender is
+    /// its CVR).</summary>
+    public async Task<IResult> Submit(HttpRequest request, AuthenticatedSender sender, CancellationToken cancellationToken)
     {
         // Refused before a byte of the body is read: a client that sent "Expect: 100-continue" never sends it.
         if (request.ContentLength is { } size && size > MaxRequestBytes) return TooLarge(size);
@@ -36,6 +38,9 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
             message = parts is null ? await ReadJson(request.Body, "body", cancellationToken) : await ReadMessagePart(parts, cancellationToken);
             var errors = MessageRules.Validate(message, time.GetUtcNow(), options.Value);
             if (errors.Count > 0) throw new ValidationException(errors);
+            if (message.Header.Sender.SenderId != sender.Cvr)
+                return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "A sender system sends only as its own authority",
+                    detail: $"header.sender.senderId is {message.Header.Sender.SenderId}; this sender system sends for {sender.Cvr}.");
             // References are the platform's to set: whatever a sender wrote in their place is dropped.
             message = MessageDocuments.MapFiles(message, (_, file) => file with { Content = file.Content ?? [], Length = null, Sha256 = null });
             var uuid = message.Header.MessageUuid;
