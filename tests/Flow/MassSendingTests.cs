@@ -252,6 +252,7 @@ public abstract class MassSendingTests(PlatformFixture platform)
         await platform.Put($"/api/organisations/{org.Cvr}", new OrganisationRegistration($"Bulk {org.Cvr}"));
         await platform.Put($"/api/organisations/{org.Cvr}/receiver-systems/a",
             new ReceiverSystemBody(platform.Receivers.EndpointOf(org.Simulated("a")), org.TechnicalContact("a"), IsPrimary: true, MaxMessagesPerPush: 10));
+        await platform.IssueReceiverKey(org, "a");
         await platform.LoadCompanies($"{org.Cvr};Bulk;aktiv;;");
         var csv = "cvr;navn;beloeb\n" + string.Join("\n", Enumerable.Range(1, 25).Select(i => $"{org.Cvr};Bulk;{i},00"));
 

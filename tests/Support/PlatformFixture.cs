@@ -65,6 +65,15 @@ public class PlatformFixture : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<IssuedCredential>(PlatformJson.Options))!.ApiKey;
     }
 
+    /// <summary>Issues the receiver system <paramref name="systemId"/> of <paramref name="org"/> its key, with which its
+    /// simulated system posts its receipts.</summary>
+    public async Task IssueReceiverKey(TestOrganisation org, string systemId)
+    {
+        var key = await IssueKey(Role.ReceiverSystem, $"system {systemId} of {org.Cvr}", org.Cvr, systemId);
+        _receiverKeys[org.Simulated(systemId)] = key;
+        Receivers.SetApiKey(org.Simulated(systemId), key);
+    }
+
     /// <summary>A client with the credentials of the role the endpoint at <paramref name="path"/> requires: the operator,
     /// the sender Beta for messages (their sender is its CVR), the sender Alpha for batches and other senders'
     /// endpoints, and receiver system "a" of <paramref name="org"/> for receipts.</summary>
@@ -273,9 +282,7 @@ public class PlatformFixture : IAsyncLifetime
             await Put($"/api/organisations/{org.Cvr}/receiver-systems/{id}",
                 new ReceiverSystemBody(Receivers.EndpointOf(org.Simulated(id)), org.TechnicalContact(id), org.BusinessContact(id), primary));
             await Put($"/api/organisations/{org.Cvr}/contact-points/cp-{id}", new ContactPointBody($"Contact point {id}", id));
-            var key = await IssueKey(Role.ReceiverSystem, $"system {id} of {org.Cvr}", org.Cvr, id);
-            _receiverKeys[org.Simulated(id)] = key;
-            Receivers.SetApiKey(org.Simulated(id), key);
+            await IssueReceiverKey(org, id);
         }
         return org;
     }
