@@ -111,8 +111,10 @@ public sealed record MessageStatusView(
     [property: Id(9)] IReadOnlyList<MessageEvent> History,
     [property: Id(10)] string? ErrorCode,
     [property: Id(11)] string? ErrorText,
+    /// <summary>The sending authority's CVR (the header's sender), which alone may read the message.</summary>
+    [property: Id(12)] string? SenderId = null,
     /// <summary>Replies to this letter, as the reply store links them (filled by the API, not the grain).</summary>
-    [property: Id(12)] IReadOnlyList<LinkedReply>? Replies = null)
+    [property: Id(13)] IReadOnlyList<LinkedReply>? Replies = null)
 {
     public bool IsFinal => Status.IsFinal();
 }
@@ -165,4 +167,6 @@ public enum ReceiptOutcome
     /// <summary>It came after the attempt it answers had timed out; recorded, and applied if positive.</summary>
     Late,
     UnknownMessage,
+    /// <summary>Refused: the receiver system that sent it was never pushed the message. Nothing changed.</summary>
+    NotPushedToThisSystem,
 }

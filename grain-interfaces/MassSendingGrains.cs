@@ -147,6 +147,8 @@ public interface ILettersGrain : IGrainWithIntegerKey
     [Alias("ApplyReceipts")] Task<IReadOnlyList<ReceiptOutcome>> ApplyReceipts(IReadOnlyList<BusinessReceipt> receipts);
     /// <summary>The batch letter with this message id, or null.</summary>
     [Alias("Find")] Task<BulkLetter?> Find(Guid messageUuid);
+    /// <summary>The batch letters of these message ids, in one lookup (those no batch made are left out).</summary>
+    [Alias("FindAll")] Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids);
 }
 
 /// <summary>A letter of a batch, as the letter store finds it by its message id; one that went out in bulk is delivered

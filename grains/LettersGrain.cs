@@ -12,4 +12,6 @@ public sealed class LettersGrain(BulkReceipts receipts, ILetterStore store) : Gr
     public Task<IReadOnlyList<ReceiptOutcome>> ApplyReceipts(IReadOnlyList<BusinessReceipt> batch) => receipts.Apply(batch);
 
     public Task<BulkLetter?> Find(Guid messageUuid) => store.Find(messageUuid);
+
+    public Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids) => store.FindAll(messageUuids);
 }

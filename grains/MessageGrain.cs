@@ -240,7 +240,7 @@ public sealed class MessageGrain(
     {
         if (S.Message is not null)
             return new MessageStatusView(Uuid, S.Status, RecipientId, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
-                [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText);
+                [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText, S.Message.Header.Sender.SenderId);
         // A letter delivered in bulk has its state in its batch's letter record, not here.
         DeactivateOnIdle();
         return await letters.Find(Uuid) is { Lane: not LetterLane.MessageGrain } bulk

@@ -27,9 +27,14 @@ var systems = new Option<string[]>("--system")
     AllowMultipleArgumentsPerToken = true,
 };
 
+var receiverKeys = new Option<string[]>("--receiver-key")
+{
+    Description = "A receiver system's API key, as name=key, with which it posts its receipts (an operator issues it: POST /api/credentials). Repeatable.",
+    AllowMultipleArgumentsPerToken = true,
+};
 var receivers = new Command("receivers", "Run simulated receiver systems on loopback until Ctrl+C. Switch a profile while running with PUT {listen}/systems/{name}/profile/{profile}.")
 {
-    platform, listen, systems,
+    platform, listen, systems, receiverKeys,
 };
 receivers.SetAction(async (parse, cancellationToken) =>
 {
@@ -45,6 +50,15 @@ receivers.SetAction(async (parse, cancellationToken) =>
         simulator.SetProfile(parts[0], profile);
         Console.WriteLine($"{parts[0],-16} {profile,-10} {simulator.EndpointOf(parts[0])}");
     }
+    foreach (var spec in parse.GetValue(receiverKeys) ?? [])
+    {
+        if (spec.Split('=', 2) is not [var name, var key])
+        {
+            Console.Error.WriteLine($"--receiver-key '{spec}': expected name=key");
+            return 2;
+        }
+        simulator.SetApiKey(name, key);
+    }
     Console.WriteLine($"Receiver systems listen on {simulator.BaseUrl}systems/{{name}}; receipts go to {parse.GetValue(platform)}. Ctrl+C stops.");
     try { await Task.Delay(Timeout.Infinite, cancellationToken); }
     catch (OperationCanceledException) { }
@@ -54,8 +68,15 @@ receivers.SetAction(async (parse, cancellationToken) =>
 
 var apiKey = new Option<string>("--api-key")
 {
-    Description = "The sender system's API key (or the environment variable DIGITALPOST_API_KEY).",
-    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DIGITALPOST_API_KEY") ?? "",
+    Description = "The sender system's API key (or the environment variable DIGITALPOST_API_KEY; default: the Demo environment's sender).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DIGITALPOST_API_KEY") ?? "demo-key",
+};
+// Registering organisations and receiver systems, issuing the receivers' keys, loading the registry and reading
+// /api/operations are an operator's.
+var operatorKey = new Option<string>("--operator-key")
+{
+    Description = "An operator's API key (or the environment variable DIGITALPOST_OPERATOR_KEY; default: the Demo environment's operator).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DIGITALPOST_OPERATOR_KEY") ?? "demo-operator-key",
 };
 var csvFile = new Option<FileInfo>("--csv") { Description = "The recipients and merge fields (CSV, ';' or ',', UTF-8 or Windows-1252).", Required = true };
 var templateFile = new Option<FileInfo>("--template") { Description = "The letter template (Liquid).", Required = true };
@@ -120,14 +141,14 @@ var mix = new Option<string>("--mix")
 var compareLanes = new Option<bool>("--compare-lanes") { Description = "Also run a batch to organisations only and one to citizens only, of the same size, in the same run." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
-    platform, apiKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes,
+    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
         parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres),
-        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes)),
+        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey)),
         console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
     return report.Batch.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
@@ -138,10 +159,11 @@ var days = new Option<int>("--days") { Description = "Days to play.", DefaultVal
 var scenarioListen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5300" };
 var scenario = new Command("scenario", "A scripted outage of several receiver systems through the resend flow, in compressed time, under the current and the old deactivation rule.")
 {
-    platform, scenarioListen, day, days,
+    platform, apiKey, operatorKey, scenarioListen, day, days,
 };
 scenario.SetAction((parse, cancellationToken) => Scenario.Run(
-    new ScenarioSettings(parse.GetValue(platform)!, parse.GetValue(scenarioListen)!, parse.GetValue(day), parse.GetValue(days)), AnsiConsole.Console, cancellationToken));
+    new ScenarioSettings(parse.GetValue(platform)!, parse.GetValue(scenarioListen)!, parse.GetValue(day), parse.GetValue(days), parse.GetValue(apiKey), parse.GetValue(operatorKey)),
+    AnsiConsole.Console, cancellationToken));
 
 var letters = new Option<int>("--letters") { Description = "Letters to render.", DefaultValueFactory = _ => 2000 };
 var threads = new Option<int>("--threads") { Description = "Threads rendering at once.", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -179,14 +201,14 @@ var window = new Option<TimeSpan>("--window") { Description = "The due set's due
 var siloPid = new Option<int?>("--silo-pid") { Description = "The silo's process id, to read its CPU from /proc rather than /api/operations." };
 var wakeups = new Command("wakeups", "The wake-up schedule at scale against a running silo: schedules N waiting wake-ups, measures the silo's idle CPU, then how late a set coming due fires; prints a JSON report.")
 {
-    platform, gateway, serviceId, clusterId, shards, waiting, dueCount, concurrency, settle, idle, lead, window, siloPid,
+    platform, operatorKey, gateway, serviceId, clusterId, shards, waiting, dueCount, concurrency, settle, idle, lead, window, siloPid,
 };
 wakeups.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await WakeUpBench.Run(new WakeUpBenchSettings(parse.GetValue(platform)!, parse.GetValue(gateway)!, parse.GetValue(serviceId)!,
         parse.GetValue(clusterId)!, parse.GetValue(shards), parse.GetValue(waiting), parse.GetValue(dueCount), parse.GetValue(concurrency),
-        parse.GetValue(settle), parse.GetValue(idle), parse.GetValue(lead), parse.GetValue(window), parse.GetValue(siloPid)), console, cancellationToken);
+        parse.GetValue(settle), parse.GetValue(idle), parse.GetValue(lead), parse.GetValue(window), parse.GetValue(siloPid), parse.GetValue(operatorKey)), console, cancellationToken);
     Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
     return report.Lateness is null || report.Lateness.Fired >= report.Lateness.Scheduled ? 0 : 1;
 });
@@ -196,13 +218,13 @@ var letterListen = new Option<string>("--listen") { Description = "Where the sim
 var letterPid = new Option<int?>("--silo-pid") { Description = "The silo's process id (a local process of this user): its peak memory is also read from /proc, where no peak between samples is missed." };
 var bigLetter = new Command("bigletter", "One letter as large as Digital Post takes, sent as multipart to a healthy simulated receiver system and followed until delivered; prints the silo's memory rise as JSON.")
 {
-    platform, letterListen, letterBytes, letterPid, timeout,
+    platform, apiKey, operatorKey, letterListen, letterBytes, letterPid, timeout,
 };
 bigLetter.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await BigLetter.Run(new BigLetterSettings(parse.GetValue(platform)!, parse.GetValue(letterListen)!, parse.GetValue(letterBytes),
-        parse.GetValue(letterPid), parse.GetValue(timeout)), console, cancellationToken);
+        parse.GetValue(letterPid), parse.GetValue(timeout), parse.GetValue(apiKey), parse.GetValue(operatorKey)), console, cancellationToken);
     Console.WriteLine(BigLetter.ToJson(report));
     return report.Met ? 0 : 1;
 });
@@ -217,13 +239,13 @@ registryCompanies.Validators.Add(result =>
 });
 var registry = new Command("registry", "Load a synthetic national registry (citizens, companies) into a running silo as a streamed CSV upload, then time lookups; prints a JSON report.")
 {
-    platform, registryCitizens, registryCompanies, lookups, lookupBatch, gateway, serviceId, clusterId,
+    platform, operatorKey, registryCitizens, registryCompanies, lookups, lookupBatch, gateway, serviceId, clusterId,
 };
 registry.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await RegistryBench.Run(new RegistryBenchSettings(parse.GetValue(platform)!, parse.GetValue(registryCitizens), parse.GetValue(registryCompanies),
-        parse.GetValue(gateway)!, parse.GetValue(serviceId)!, parse.GetValue(clusterId)!, parse.GetValue(lookups), Math.Max(1, parse.GetValue(lookupBatch))),
+        parse.GetValue(gateway)!, parse.GetValue(serviceId)!, parse.GetValue(clusterId)!, parse.GetValue(lookups), Math.Max(1, parse.GetValue(lookupBatch)), parse.GetValue(operatorKey)),
         console, cancellationToken);
     Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
     return report.Citizens?.IssueCount is null or 0 && report.Companies?.IssueCount is null or 0 ? 0 : 1;

@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Silo.Auth;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
@@ -34,8 +35,9 @@ public sealed record WakeUpsView(int Pending, int Due, long Fired, long? Latenes
 
 public sealed record OperationsView(WakeUpsView WakeUps, OutboxStatus EmailOutbox, PrintQueueStatus PrintQueue, RegistryCounts Registry, ProcessView Process);
 
-/// <summary>The platform's HTTP API: operators register organisations, receiver systems and contact points; senders
-/// submit messages and follow them; receiver systems post their business receipts.</summary>
+/// <summary>The platform's HTTP API: operators register organisations; organisations' administrators (or operators)
+/// their receiver systems and contact points; senders submit messages and follow them; receiver systems post their
+/// business receipts. Each group names the role it requires (<see cref="Policies"/>).</summary>
 public static class Api
 {
     public static IEndpointRouteBuilder MapDigitalPostApi(this IEndpointRouteBuilder endpoints)
@@ -45,9 +47,10 @@ public static class Api
         app.MapMessageApi();
         app.MapIncomingPostApi();
         app.MapMassSendingApi();
+        app.MapCredentialsApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
             new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
-                await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await registry.Counts(), ProcessView.Now()));
+                await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await registry.Counts(), ProcessView.Now())).RequireOperator();
         return endpoints;
     }
 
@@ -57,9 +60,12 @@ public static class Api
         var organisations = app.MapGroup("/api/organisations/{cvr}").AddEndpointFilter((context, next) =>
             context.HttpContext.GetRouteValue("cvr") is string cvr && Cvr.Check(cvr) is { } error
                 ? throw new ValidationException([new ValidationError("cvr", Cpr.Redact(error))])
-                : next(context));
+                : next(context))
+            .RequireOrganisationAdmin()
+            .Audited(OrganisationState);
+        // An organisation is registered (and renamed) by the platform's operators; its administrator runs the rest.
         organisations.MapPut("", (string cvr, OrganisationRegistration body, IGrainFactory grains) =>
-            grains.GetGrain<IOrganisationGrain>(cvr).Register(body));
+            grains.GetGrain<IOrganisationGrain>(cvr).Register(body)).RequireOperator();
         organisations.MapGet("", async (string cvr, IGrainFactory grains) =>
             await grains.GetGrain<IOrganisationGrain>(cvr).GetView() is { } view ? Results.Ok(view) : Results.NotFound());
         organisations.MapPut("/receiver-systems/{systemId}", (string cvr, string systemId, ReceiverSystemBody body, IGrainFactory grains) =>
@@ -81,19 +87,31 @@ public static class Api
         organisations.MapVirkMailboxApi();
     }
 
+    /// <summary>What the audit log records of a change to an organisation: the receiver system's state for its
+    /// reactivation, the organisation's otherwise.</summary>
+    private static async Task<object?> OrganisationState(HttpContext http)
+    {
+        var (grains, cvr) = (http.RequestServices.GetRequiredService<IGrainFactory>(), (string)http.GetRouteValue("cvr")!);
+        return http.GetRouteValue("systemId") is string systemId && http.Request.Path.Value!.EndsWith("/reactivate", StringComparison.Ordinal)
+            ? await grains.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(cvr, systemId)).GetStatus()
+            : await grains.GetGrain<IOrganisationGrain>(cvr).GetView();
+    }
+
     private static void MapMessageApi(this RouteGroupBuilder app)
     {
-        app.MapPost("/api/messages", (HttpContext http, MessageIntake intake) => intake.Submit(http.Request, AuthorityPost.Instance, http.RequestAborted))
+        var senders = app.MapGroup("").RequireSender();
+        senders.MapPost("/api/messages", (HttpContext http, MessageIntake intake) => intake.Submit(http.Request, new AuthorityPost(http.Sender()), http.RequestAborted))
             // Over the server's default of 30 MB: multipart files are streamed into the document store, not held.
             .WithMetadata(new RequestSizeLimitAttribute(MessageIntake.MaxRequestBytes));
-        app.MapGet("/api/messages/{messageUuid:guid}", async (Guid messageUuid, IGrainFactory grains, IReplyStore replies) =>
-            await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status
-                ? Results.Ok(status with { Replies = await replies.Of(messageUuid) })
-                : Results.NotFound());
+        // Another sender's message is "not found", so nobody learns which message ids exist.
+        senders.MapGet("/api/messages/{messageUuid:guid}", async (Guid messageUuid, HttpContext http, IGrainFactory grains, IReplyStore replies) =>
+            await grains.IsSentBy(messageUuid, http.Sender()) && await grains.GetGrain<IMessageGrain>(messageUuid).GetStatus() is { } status
+                ? Results.Ok(status with { Replies = await replies.Of(messageUuid) }) : Results.NotFound());
         // Every file of a message at one address: from the document store as a stream, or as the message carries it.
-        app.MapGet("/api/messages/{messageUuid:guid}/documents/{document:int}/files/{file:int}",
+        senders.MapGet("/api/messages/{messageUuid:guid}/documents/{document:int}/files/{file:int}",
             async (Guid messageUuid, int document, int file, HttpContext http, IGrainFactory grains, IDocumentStore documents) =>
             {
+                if (!await grains.IsSentBy(messageUuid, http.Sender())) return Results.NotFound();
                 var found = await grains.GetGrain<IMessageGrain>(messageUuid).GetDocumentFile(document, file);
                 if (found is null) return Results.NotFound();
                 if (!found.IsStored())
@@ -104,24 +122,44 @@ public static class Api
                 http.Response.ContentLength = found.Length;
                 return Results.Stream(content, found.EncodingFormat, found.Filename);
             });
-        app.MapPost("/api/receipts", async (BusinessReceipt receipt, IGrainFactory grains) =>
+        var receivers = app.MapGroup("/api/receipts").RequireReceiverSystem();
+        receivers.MapPost("", async (BusinessReceipt receipt, HttpContext http, IGrainFactory grains) =>
         {
-            var outcome = (await grains.GetGrain<ILettersGrain>(0).ApplyReceipts([receipt]))[0];
-            return outcome == ReceiptOutcome.UnknownMessage ? Results.NotFound(new { outcome }) : Results.Ok(new { outcome });
+            var outcome = (await ApplyReceipts(grains, http, [receipt]))[0];
+            return outcome switch
+            {
+                ReceiptOutcome.UnknownMessage => Results.NotFound(new { outcome }),
+                ReceiptOutcome.NotPushedToThisSystem => Results.Json(new { outcome }, PlatformJson.Options, statusCode: StatusCodes.Status403Forbidden),
+                _ => Results.Ok(new { outcome }),
+            };
         });
         // Receipts for many messages at once, as receiver systems that take bulk pushes send them: one outcome each.
-        app.MapPost("/api/receipts/batch", async (BusinessReceipt?[] receipts, IGrainFactory grains) =>
+        receivers.MapPost("/batch", async (BusinessReceipt?[] receipts, HttpContext http, IGrainFactory grains) =>
         {
             var missing = receipts.Select((receipt, i) => (receipt, i)).Where(r => r.receipt is null)
                 .Select(r => new ValidationError($"[{r.i}]", "is null; each receipt is an object with a messageUuid and positive")).ToList();
             if (missing.Count > 0) throw new ValidationException(missing);
             var given = receipts.OfType<BusinessReceipt>().ToList();
-            return Results.Ok((await grains.GetGrain<ILettersGrain>(0).ApplyReceipts(given)).Select((outcome, i) => new { given[i].MessageUuid, outcome }));
+            return Results.Ok((await ApplyReceipts(grains, http, given)).Select((outcome, i) => new { given[i].MessageUuid, outcome }));
         });
         // A merge letter's PDF is laid out when it is opened: messages carry this location instead of the document.
-        app.MapGet("/api/letters/{messageUuid:guid}/document.pdf", async (Guid messageUuid, IGrainFactory grains) =>
-            await grains.GetGrain<ILettersGrain>(0).Find(messageUuid) is { } letter && await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).Preview(letter.Row) is { } preview
+        senders.MapGet("/api/letters/{messageUuid:guid}/document.pdf", async (Guid messageUuid, HttpContext http, IGrainFactory grains) =>
+            await grains.GetGrain<ILettersGrain>(0).Find(messageUuid) is { } letter
+            && (await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).GetStatus())?.SenderId == http.Sender().Id
+            && await grains.GetGrain<IMergeBatchGrain>(letter.BatchId).Preview(letter.Row) is { } preview
                 ? Results.File(preview.Pdf, "application/pdf", "brev.pdf")
                 : Results.NotFound());
+    }
+
+    /// <summary>Applies the receipts a receiver system may give: those for messages pushed to it. The others are
+    /// refused, one outcome each, and change nothing.</summary>
+    private static async Task<IReadOnlyList<ReceiptOutcome>> ApplyReceipts(IGrainFactory grains, HttpContext http, IReadOnlyList<BusinessReceipt> receipts)
+    {
+        var refused = await grains.NotPushedTo(http.User.ReceiverSystemKeyOf()!, receipts);
+        var allowed = receipts.Where(r => !refused.Contains(r.MessageUuid)).ToList();
+        var applied = allowed.Count > 0 ? await grains.GetGrain<ILettersGrain>(0).ApplyReceipts(allowed) : [];
+        // The allowed keep their order, so their outcomes are taken in turn.
+        var next = 0;
+        return [.. receipts.Select(r => refused.Contains(r.MessageUuid) ? ReceiptOutcome.NotPushedToThisSystem : applied[next++])];
     }
 }

@@ -1,6 +1,7 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
+using DigitalPost.Silo.Auth;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
@@ -120,8 +121,21 @@ public static class SiloExtensions
         // it is a bare 400, and its reason goes only to a debug log, with the value quoted.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.TryAddSingleton<WakeUps>();
-        services.AddOptions<Dictionary<string, SenderAccount>>().Bind(configuration.GetSection(SenderDirectory.Section));
-        services.AddSingleton<SenderDirectory>();
+        services.AddDigitalPostAuth();
+        services.AddSingleton(sp => new Credentials(configuration, sp.GetRequiredService<ICredentialStore>(), sp.GetRequiredService<TimeProvider>()));
+        if (StorageSettings.Of(configuration) is { IsPostgres: true } storage)
+        {
+            // A pool of the API's own: credentials are read on every request, and the silo's pool may be busy with a batch.
+            const string pool = "auth";
+            services.AddKeyedSingleton(pool, (_, _) => NpgsqlDataSource.Create(storage.ConnectionString));
+            services.AddSingleton<ICredentialStore>(sp => new PostgresCredentialStore(sp.GetRequiredKeyedService<NpgsqlDataSource>(pool)));
+            services.AddSingleton<IAuditLog>(sp => new PostgresAuditLog(sp.GetRequiredKeyedService<NpgsqlDataSource>(pool)));
+        }
+        else
+        {
+            services.AddSingleton<ICredentialStore, MemoryCredentialStore>();
+            services.AddSingleton<IAuditLog, MemoryAuditLog>();
+        }
         services.AddScoped<BatchIntake>();
         services.AddSingleton<MessageIntake>();
         services.AddSingleton<IncomingPost>();
@@ -135,9 +149,13 @@ public static class SiloExtensions
     public static WebApplication MapDigitalPost(this WebApplication app)
     {
         app.UseDigitalPostErrors();
+        app.UseDigitalPostAuth();
         app.MapDigitalPostApi();
-        app.MapOrleansDashboard("/dashboard");
-        app.MapHealthChecks("/health", new() { ResponseWriter = WriteHealth });
+        // The dashboard shows every grain and streams the log: operators only. A browser is asked for an operator's
+        // id and key (Basic authentication).
+        app.MapOrleansDashboard("/dashboard").RequireOperator();
+        // Open, for load balancers and orchestrators: it says whether the silo is up, and nothing of its content.
+        app.MapHealthChecks("/health", new() { ResponseWriter = WriteHealth }).AllowAnonymous();
         return app;
     }
 

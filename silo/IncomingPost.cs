@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Grains;
 using DigitalPost.Infrastructure;
+using DigitalPost.Silo.Auth;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -15,12 +16,12 @@ namespace DigitalPost.Silo;
 public sealed class IncomingPost(IGrainFactory grains, IReplyStore replies, IArchiveStore archive, TimeProvider time, IOptions<MassSendingOptions> options)
     : IMessageAdmission
 {
-    public async Task Admit(Message message)
+    public async Task<IResult?> Admit(Message message)
     {
         var errors = Replies.CheckIncoming(message.Header);
         if (errors.Count == 0 && message.Header.ReplyData is [{ } answered])
             errors = Replies.CheckReply(await Terms(answered.MessageUuid), answered.MessageUuid, message.Header, time.GetUtcNow());
-        if (errors.Count > 0) throw new ValidationException(errors);
+        return errors.Count > 0 ? throw new ValidationException(errors) : null;
     }
 
     public async Task Accepted(Message message)
@@ -46,6 +47,7 @@ public static class IncomingPostApi
     {
         app.MapPost("/api/incoming/messages", (HttpContext http, MessageIntake intake, IncomingPost incoming) =>
                 intake.Submit(http.Request, incoming, http.RequestAborted))
-            .WithMetadata(new RequestSizeLimitAttribute(MessageIntake.MaxRequestBytes));
+            .WithMetadata(new RequestSizeLimitAttribute(MessageIntake.MaxRequestBytes))
+            .RequireMailbox();
     }
 }

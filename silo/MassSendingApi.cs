@@ -4,6 +4,7 @@ using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Grains;
 using DigitalPost.Infrastructure;
+using DigitalPost.Silo.Auth;
 using Microsoft.Extensions.Options;
 
 namespace DigitalPost.Silo;
@@ -14,11 +15,20 @@ public sealed record RowView(int Row, BatchRow? Accepted, IReadOnlyList<RowIssue
 
 public sealed record WebhookBody(Uri? Url);
 
+/// <summary>What a sender learns of a recipient: whether and how a letter reaches them, not who they are to others. A
+/// minor's guardians are counted, not named: their copies are the platform's to send.</summary>
+public sealed record RecipientContact(RecipientKind Kind, string Id, RecipientVerdict Verdict, string? Name, RegistrationStatus? Status, bool NemSms,
+    int? Age, bool IsMinor, int GuardianCount, IReadOnlyList<string> PNumbers)
+{
+    public static RecipientContact Of(RecipientInfo info) =>
+        new(info.Kind, info.Id, info.Verdict, info.Name, info.Status, info.NemSms, info.Age, info.IsMinor, info.Guardians.Count, info.PNumbers);
+}
+
 /// <summary>What a registry load answers: the registry's counts after it, the records loaded, and the rows' issues (the
 /// first <see cref="RegistryLoading.MaxIssues"/> of <see cref="IssueCount"/>).</summary>
 public sealed record RegistryLoaded(RegistryCounts Counts, int Loaded, IReadOnlyList<RowIssue> Issues, int IssueCount);
 
-/// <summary>Mass sending over HTTP. Sender systems authenticate with their API key and see only their own batches;
+/// <summary>Mass sending over HTTP. Sender systems (the sender policy) see only their own batches;
 /// a batch is named by the platform's id or by the sender's own batch id.</summary>
 public static class MassSendingApi
 {
@@ -88,11 +98,11 @@ public static class MassSendingApi
             if (body.Url is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
                 throw new ValidationException([new ValidationError("url", $"'{url}' is not an absolute http(s) URL")]);
             return grains.GetGrain<ISenderGrain>(http.Sender().Id).SetWebhook(body.Url);
-        });
+        }).Audited(async http => await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<ISenderGrain>(http.Sender().Id).GetStatus());
 
         // Contact lookup (kontaktopslag): can this CPR or CVR number receive Digital Post?
         senders.MapGet("/recipients/{id}", async (string id, string? pNumber, IRecipientRegistryStore registry) =>
-            (await registry.Lookup([new RecipientQuery(KindOf(id), Cpr.Normalise(id), pNumber)]))[0]);
+            RecipientContact.Of((await registry.Lookup([new RecipientQuery(KindOf(id), Cpr.Normalise(id), pNumber)]))[0]));
 
         senders.MapGet("/archive/{id}", async (string id, HttpContext http, IGrainFactory grains, IOptions<MassSendingOptions> options) =>
         {
@@ -100,13 +110,18 @@ public static class MassSendingApi
             return await grains.GetGrain<IArchiveCaseGrain>(key).GetCase() is { } found ? Results.Ok(found) : Results.NotFound(new { error = "no case for this recipient" });
         });
 
+        // The registry and the print queue are the platform's: its operators load and watch them. A load's audit entry
+        // holds the registry's counts before and after, not its rows.
+        var operators = app.MapGroup("/api").RequireOperator();
+        var registry = operators.MapGroup("/registry")
+            .Audited(async http => await http.RequestServices.GetRequiredService<IRecipientRegistryStore>().Counts());
         // Streamed: read, checked and stored a chunk at a time (see RegistryLoading).
-        app.MapPut("/api/registry/citizens", (HttpRequest request, RegistryLoading loading) => loading.LoadCitizens(request))
+        registry.MapPut("/citizens", (HttpRequest request, RegistryLoading loading) => loading.LoadCitizens(request))
             .WithMetadata(new RequestSizeLimitAttribute(RegistryLoading.MaxUploadBytes));
-        app.MapPut("/api/registry/companies", (HttpRequest request, RegistryLoading loading) => loading.LoadCompanies(request))
+        registry.MapPut("/companies", (HttpRequest request, RegistryLoading loading) => loading.LoadCompanies(request))
             .WithMetadata(new RequestSizeLimitAttribute(RegistryLoading.MaxUploadBytes));
-        app.MapGet("/api/registry", (IRecipientRegistryStore registry) => registry.Counts());
-        app.MapGet("/api/print", (IGrainFactory grains) => grains.GetGrain<IPrintQueueGrain>(0).GetStatus());
+        registry.MapGet("", (IRecipientRegistryStore registry) => registry.Counts());
+        operators.MapGet("/print", (IGrainFactory grains) => grains.GetGrain<IPrintQueueGrain>(0).GetStatus());
     }
 
     private static RecipientKind KindOf(string id) => id.Length == 8 ? RecipientKind.Cvr : RecipientKind.Cpr;

@@ -19,19 +19,23 @@ namespace DigitalPost.Silo;
 /// the message is accepted (also when it is accepted again, so that the step is finished after a lost answer).</summary>
 public interface IMessageAdmission
 {
-    /// <summary>Throws a <see cref="ValidationException"/> for a message this face does not take.</summary>
-    Task Admit(Message message);
+    /// <summary>Null for a message this face takes; else the answer that refuses it (or a <see cref="ValidationException"/>).</summary>
+    Task<IResult?> Admit(Message message);
 
     Task Accepted(Message message);
 }
 
-/// <summary>Authorities' post (<c>POST /api/messages</c>): the sender is an authority's CVR.</summary>
-public sealed class AuthorityPost : IMessageAdmission
+/// <summary>Authorities' post (<c>POST /api/messages</c>): a sender system sends only as its own authority, by its CVR.</summary>
+public sealed class AuthorityPost(AuthenticatedSender sender) : IMessageAdmission
 {
-    public static readonly AuthorityPost Instance = new();
-
-    public Task Admit(Message message) => message.Header.Sender.IdType == RecipientIdType.Cvr ? Task.CompletedTask
-        : throw new ValidationException([new("header.sender.idType", "an authority sends as its CVR; citizens and companies write through /api/incoming/messages")]);
+    public Task<IResult?> Admit(Message message)
+    {
+        if (message.Header.Sender.IdType != RecipientIdType.Cvr)
+            throw new ValidationException([new("header.sender.idType", "an authority sends as its CVR; citizens and companies write through /api/incoming/messages")]);
+        return Task.FromResult(message.Header.Sender.SenderId == sender.Cvr ? null : Results.Problem(statusCode: StatusCodes.Status403Forbidden,
+            title: "A sender system sends only as its own authority",
+            detail: $"header.sender.senderId is {message.Header.Sender.SenderId}; this sender system sends for {sender.Cvr}."));
+    }
 
     public Task Accepted(Message message) => Task.CompletedTask;
 }
@@ -57,7 +61,7 @@ public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore d
             message = parts is null ? await ReadJson(request.Body, "body", cancellationToken) : await ReadMessagePart(parts, cancellationToken);
             var errors = MessageRules.Validate(message, time.GetUtcNow(), options.Value);
             if (errors.Count > 0) throw new ValidationException(errors);
-            await admission.Admit(message);
+            if (await admission.Admit(message) is { } refused) return refused;
             // References are the platform's to set: whatever a sender wrote in their place is dropped.
             message = MessageDocuments.MapFiles(message, (_, file) => file with { Content = file.Content ?? [], Length = null, Sha256 = null });
             var uuid = message.Header.MessageUuid;

@@ -44,6 +44,9 @@ public interface ILetterStore
     /// the bulk lane.</summary>
     Task<BulkLetter?> Find(Guid messageUuid);
 
+    /// <summary>The letters of these message ids that batches made, in one lookup.</summary>
+    Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids);
+
     /// <summary>Moves print-lane letters on to <paramref name="state"/> (printed, or handed to the postal service), only
     /// from an earlier print step: a repeated or late step changes nothing. Returns the letters at that step or later
     /// now; one not among them has no row in the print lane yet (its batch has not stored it).</summary>
@@ -137,6 +140,14 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             }
         }
         return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
+    }
+
+    public async Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids)
+    {
+        var found = new List<BulkLetter>();
+        foreach (var uuid in messageUuids.Distinct())
+            if (await Find(uuid) is { } letter) found.Add(letter);
+        return found;
     }
 
     public Task<BulkLetter?> Find(Guid messageUuid)
@@ -384,6 +395,13 @@ public sealed class PostgresLetterStore : ILetterStore
         command.Parameters.AddWithValue(messageUuid);
         var found = await ReadLetters(command);
         return found.Count > 0 ? found[0] : null;
+    }
+
+    public async Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids)
+    {
+        await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state, lane, part FROM letter WHERE uuid = ANY($1)");
+        command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
+        return await ReadLetters(command);
     }
 
     private static async Task<IReadOnlyList<BulkLetter>> ReadLetters(NpgsqlCommand command)

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace DigitalPost.LoadGen.Batches;
 
 public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout,
-    int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false);
+    int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false, string? OperatorKey = null);
 
 /// <summary>One batch's figures: from upload to every letter's final state.</summary>
 public sealed record BatchRun(
@@ -55,7 +55,7 @@ public static class Bench
 {
     public static async Task<BenchReport> Run(BenchSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        using var platform = new PlatformClient(settings.Platform, settings.ApiKey);
+        using var platform = new PlatformClient(settings.Platform, settings.ApiKey, operatorKey: settings.OperatorKey);
         await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen);
         await using var webhook = await WebhookCollector.Start();
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -67,7 +67,7 @@ public static class Bench
             var name = $"bench-{run}-{i}";
             receivers.SetProfile(name, settings.Profile);
             await platform.RegisterOrganisation(cvr, new OrganisationRegistration($"Bench {i}"), cancellationToken);
-            await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, settings.PushSize, cancellationToken);
+            receivers.SetApiKey(name, await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, settings.PushSize, cancellationToken));
         }
         var companies = new StringBuilder("cvr;navn;postkasse;pnumre;adresse\n");
         foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i))) companies.Append($"{cvr};Bench {i};aktiv;;Benchvej {i}|1000 København K\n");

@@ -13,15 +13,19 @@ public sealed record BatchAccepted(Guid BatchId, string SenderBatchId, string Ou
 /// <summary>What the platform answers to a registry load: the first issues of <see cref="IssueCount"/>.</summary>
 public sealed record RegistryLoaded(RegistryCounts Counts, int Loaded, IReadOnlyList<RowIssue> Issues, int IssueCount);
 
-/// <summary>The platform's HTTP API as a sender system and an operator use it.</summary>
+/// <summary>The platform's HTTP API as a sender system (with <c>apiKey</c>) and an operator (with <c>operatorKey</c>)
+/// use it: each call goes with the credential of the role it needs.</summary>
 public sealed class PlatformClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly HttpClient _operator;
 
-    public PlatformClient(Uri platform, string? apiKey, TimeSpan? timeout = null)
+    public PlatformClient(Uri platform, string? apiKey, TimeSpan? timeout = null, string? operatorKey = null)
     {
         _http = new HttpClient { BaseAddress = platform, Timeout = timeout ?? TimeSpan.FromMinutes(10) };
-        if (apiKey is not null) _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        if (!string.IsNullOrEmpty(apiKey)) _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        _operator = new HttpClient { BaseAddress = platform, Timeout = timeout ?? TimeSpan.FromMinutes(10) };
+        if (!string.IsNullOrEmpty(operatorKey)) _operator.DefaultRequestHeaders.Add("X-Api-Key", operatorKey);
     }
 
     public Uri BaseAddress => _http.BaseAddress!;
@@ -60,21 +64,28 @@ public sealed class PlatformClient : IDisposable
         Get<MessageStatusView>($"/api/messages/{messageUuid}", cancellationToken);
 
     public Task<ReceiverSystemStatus> GetReceiverSystem(string cvr, string systemId, CancellationToken cancellationToken = default) =>
-        Get<ReceiverSystemStatus>($"/api/organisations/{cvr}/receiver-systems/{systemId}", cancellationToken);
+        Get<ReceiverSystemStatus>($"/api/organisations/{cvr}/receiver-systems/{systemId}", cancellationToken, _operator);
 
-    public Task<JsonElement> GetOperations(CancellationToken cancellationToken = default) => Get<JsonElement>("/api/operations", cancellationToken);
+    public Task<JsonElement> GetOperations(CancellationToken cancellationToken = default) => Get<JsonElement>("/api/operations", cancellationToken, _operator);
 
     public Task SetWebhook(Uri? url, CancellationToken cancellationToken = default) => Send(HttpMethod.Put, "/api/senders/me/webhook", new { url }, cancellationToken);
 
     public Task RegisterOrganisation(string cvr, OrganisationRegistration registration, CancellationToken cancellationToken = default) =>
-        Send(HttpMethod.Put, $"/api/organisations/{cvr}", registration, cancellationToken);
+        Send(HttpMethod.Put, $"/api/organisations/{cvr}", registration, cancellationToken, _operator);
 
-    public Task RegisterReceiverSystem(string cvr, string systemId, Uri endpoint, string technicalContact, bool isPrimary, int maxMessagesPerPush = 1,
-        CancellationToken cancellationToken = default) =>
-        Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary, maxMessagesPerPush }, cancellationToken);
+    /// <summary>Registers a receiver system and returns the API key it posts its receipts with, issued for it.</summary>
+    public async Task<string> RegisterReceiverSystem(string cvr, string systemId, Uri endpoint, string technicalContact, bool isPrimary, int maxMessagesPerPush = 1,
+        CancellationToken cancellationToken = default)
+    {
+        await Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary, maxMessagesPerPush }, cancellationToken, _operator);
+        using var response = await _operator.PostAsJsonAsync("/api/credentials",
+            new { role = "ReceiverSystem", name = $"{systemId} of {cvr}", cvr, receiverSystemId = systemId }, PlatformJson.Options, cancellationToken);
+        if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(PlatformJson.Options, cancellationToken)).GetProperty("apiKey").GetString()!;
+    }
 
     public Task PutContactPoint(string cvr, string contactPointId, string receiverSystemId, CancellationToken cancellationToken = default) =>
-        Send(HttpMethod.Put, $"/api/organisations/{cvr}/contact-points/{contactPointId}", new { name = contactPointId, receiverSystemId }, cancellationToken);
+        Send(HttpMethod.Put, $"/api/organisations/{cvr}/contact-points/{contactPointId}", new { name = contactPointId, receiverSystemId }, cancellationToken, _operator);
 
     /// <summary>Sends one message (not a batch) to an organisation's contact point, as a system-to-system sender does.</summary>
     public Task SendMessage(Guid uuid, string cvr, string? contactPointId, string label, CancellationToken cancellationToken = default) =>
@@ -95,26 +106,30 @@ public sealed class PlatformClient : IDisposable
     /// <summary>Loads citizens or companies (<paramref name="part"/>) from a CSV body, which may be written as it is sent.</summary>
     public async Task<RegistryLoaded> LoadRegistry(string part, HttpContent csv, CancellationToken cancellationToken = default)
     {
-        using var response = await _http.PutAsync($"/api/registry/{part}", csv, cancellationToken);
+        using var response = await _operator.PutAsync($"/api/registry/{part}", csv, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
         return (await response.Content.ReadFromJsonAsync<RegistryLoaded>(PlatformJson.Options, cancellationToken))!;
     }
 
-    private async Task<T> Get<T>(string path, CancellationToken cancellationToken)
+    private async Task<T> Get<T>(string path, CancellationToken cancellationToken, HttpClient? http = null)
     {
-        using var response = await _http.GetAsync(path, cancellationToken);
+        using var response = await (http ?? _http).GetAsync(path, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
         return (await response.Content.ReadFromJsonAsync<T>(PlatformJson.Options, cancellationToken))!;
     }
 
-    private async Task Send(HttpMethod method, string path, object body, CancellationToken cancellationToken)
+    private async Task Send(HttpMethod method, string path, object body, CancellationToken cancellationToken, HttpClient? http = null)
     {
         using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
-        using var response = await _http.SendAsync(request, cancellationToken);
+        using var response = await (http ?? _http).SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _operator.Dispose();
+    }
 }
 
 public sealed class PlatformException(HttpStatusCode status, string body) : Exception($"The platform answered {(int)status} {status}: {body}")

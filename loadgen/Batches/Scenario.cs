@@ -4,7 +4,7 @@ using Spectre.Console;
 
 namespace DigitalPost.LoadGen.Batches;
 
-public sealed record ScenarioSettings(Uri Platform, string Listen, TimeSpan Day, int Days);
+public sealed record ScenarioSettings(Uri Platform, string Listen, TimeSpan Day, int Days, string? ApiKey = null, string? OperatorKey = null);
 
 /// <summary><c>loadgen scenario</c>: a scripted outage played through the resend flow in compressed time, against a
 /// silo whose day is <see cref="ScenarioSettings.Day"/> long (the Demo environment: 10 s). The same traffic goes to two
@@ -22,7 +22,7 @@ public static class Scenario
 
     public static async Task<int> Run(ScenarioSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        using var platform = new PlatformClient(settings.Platform, apiKey: null);
+        using var platform = new PlatformClient(settings.Platform, settings.ApiKey, operatorKey: settings.OperatorKey);
         await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen);
         var run = Guid.NewGuid().ToString("N")[..6];
         var cvrs = Bench.SyntheticCvrs(2, seed: run.GetHashCode());
@@ -35,7 +35,7 @@ public static class Scenario
             {
                 var name = $"{run}-{policy}-{system}";
                 receivers.SetProfile(name, profile);
-                await platform.RegisterReceiverSystem(cvr, system, receivers.EndpointOf(name), $"{system}@scenario.example", isPrimary: system == "erp", cancellationToken: cancellationToken);
+                receivers.SetApiKey(name, await platform.RegisterReceiverSystem(cvr, system, receivers.EndpointOf(name), $"{system}@scenario.example", isPrimary: system == "erp", cancellationToken: cancellationToken));
                 await platform.PutContactPoint(cvr, $"cp-{system}", system, cancellationToken);
             }
         }

@@ -8,7 +8,7 @@ using Spectre.Console;
 
 namespace DigitalPost.LoadGen.Messages;
 
-public sealed record BigLetterSettings(Uri Platform, string Listen, long RequestBytes, int? SiloPid, TimeSpan Timeout);
+public sealed record BigLetterSettings(Uri Platform, string Listen, long RequestBytes, int? SiloPid, TimeSpan Timeout, string? ApiKey = null, string? OperatorKey = null);
 
 /// <summary>The silo's memory while one large letter goes through it: before (the last sample before sending), the
 /// peak while it was taken in and delivered, and the rise over the letter's size.</summary>
@@ -41,14 +41,14 @@ public static class BigLetter
 
     public static async Task<BigLetterReport> Run(BigLetterSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        using var platform = new PlatformClient(settings.Platform, apiKey: null, settings.Timeout);
+        using var platform = new PlatformClient(settings.Platform, settings.ApiKey, settings.Timeout, settings.OperatorKey);
         await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen);
         receivers.HashDocuments = true;
         var run = Guid.NewGuid().ToString("N")[..8];
         var cvr = Bench.SyntheticCvrs(1, seed: run.GetHashCode())[0];
         var system = $"bigletter-{run}";
         await platform.RegisterOrganisation(cvr, new OrganisationRegistration($"Big letter {run}"), cancellationToken);
-        await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(system), "drift@bigletter.example", isPrimary: true, cancellationToken: cancellationToken);
+        receivers.SetApiKey(system, await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(system), "drift@bigletter.example", isPrimary: true, cancellationToken: cancellationToken));
 
         var uuid = Guid.NewGuid();
         var message = new Message(
@@ -65,7 +65,7 @@ public static class BigLetter
         var sampled = SamplePeak(platform, sampling.Token);
 
         var clock = Stopwatch.StartNew();
-        using (var http = new HttpClient { BaseAddress = settings.Platform, Timeout = settings.Timeout })
+        using (var http = new HttpClient { BaseAddress = settings.Platform, Timeout = settings.Timeout, DefaultRequestHeaders = { { "X-Api-Key", settings.ApiKey ?? "" } } })
         using (var response = await http.PostAsync("/api/messages", content, cancellationToken))
             if (response.StatusCode != HttpStatusCode.Accepted)
                 throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));

@@ -46,6 +46,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ReceiverProfile> _profiles = new();
     private readonly ConcurrentDictionary<Guid, string?> _poisoned = new();
+    private readonly ConcurrentDictionary<string, string> _apiKeys = new();
     private readonly ConcurrentQueue<ReceivedPush> _pushes = new();
     private readonly HttpClient _platform;
     private readonly WebApplication _app;
@@ -100,6 +101,10 @@ public sealed class ReceiverSimulator : IAsyncDisposable
 
     public void SetProfile(string system, ReceiverProfile profile) => _profiles[system] = profile;
 
+    /// <summary>The receiver system's credential, with which it posts its receipts (the platform refuses receipts of a
+    /// system for letters pushed to another).</summary>
+    public void SetApiKey(string system, string apiKey) => _apiKeys[system] = apiKey;
+
     /// <summary>This message gets a negative receipt, whatever the profile: from the named system, or from all.</summary>
     public void Poison(Guid messageUuid, string? system = null) => _poisoned[messageUuid] = system;
 
@@ -128,7 +133,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         {
             // Count them before answering, so that "nothing in flight" means every receipt has been handled.
             Interlocked.Add(ref _receiptsInFlight, receipts.Count);
-            context.Response.OnCompleted(() => many ? PostReceipts("/api/receipts/batch", receipts, receipts.Count) : PostReceipts("/api/receipts", receipts[0], 1));
+            context.Response.OnCompleted(() => many ? PostReceipts(name, "/api/receipts/batch", receipts, receipts.Count) : PostReceipts(name, "/api/receipts", receipts[0], 1));
         }
         return Results.Accepted();
     }
@@ -153,7 +158,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
 
     private static BusinessReceipt Negative(Guid uuid) => new(uuid, false, "INVALID_MESSAGE", "the message could not be processed");
 
-    private async Task PostReceipts<T>(string path, T body, int count)
+    private async Task PostReceipts<T>(string system, string path, T body, int count)
     {
         try
         {
@@ -162,7 +167,9 @@ public sealed class ReceiverSimulator : IAsyncDisposable
             {
                 try
                 {
-                    using var response = await _platform.PostAsJsonAsync(path, body, PlatformJson.Options);
+                    using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
+                    if (_apiKeys.TryGetValue(system, out var key)) request.Headers.Add("X-Api-Key", key);
+                    using var response = await _platform.SendAsync(request);
                     if ((int)response.StatusCode < 500) return;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { }

@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace DigitalPost.LoadGen.Registry;
 
 public sealed record RegistryBenchSettings(Uri Platform, int Citizens, int Companies, IPEndPoint Gateway, string ServiceId, string ClusterId,
-    int Lookups, int LookupBatch);
+    int Lookups, int LookupBatch, string? OperatorKey = null);
 
 /// <param name="SiloCpuSeconds">CPU the silo process used during the load (from <c>/api/operations</c>).</param>
 public sealed record RegistryLoadRun(string Part, int Rows, double Seconds, double RowsPerSecond, int Loaded, int IssueCount, RegistryCounts Counts,
@@ -33,7 +33,7 @@ public static class RegistryBench
 {
     public static async Task<RegistryBenchReport> Run(RegistryBenchSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        using var platform = new PlatformClient(settings.Platform, apiKey: null, timeout: TimeSpan.FromHours(1));
+        using var platform = new PlatformClient(settings.Platform, apiKey: null, timeout: TimeSpan.FromHours(1), operatorKey: settings.OperatorKey);
         var citizens = settings.Citizens > 0
             ? await Load(platform, "citizens", settings.Citizens, "cpr;navn;status;nemsms;vaerger;adresse", SyntheticRegistry.WriteCitizens, console, cancellationToken)
             : null;

@@ -13,7 +13,7 @@ namespace DigitalPost.LoadGen.WakeUps;
 
 public sealed record WakeUpBenchSettings(
     Uri Platform, IPEndPoint Gateway, string ServiceId, string ClusterId, int Shards,
-    int Waiting, int Due, int Concurrency, TimeSpan Settle, TimeSpan Idle, TimeSpan Lead, TimeSpan Window, int? SiloPid);
+    int Waiting, int Due, int Concurrency, TimeSpan Settle, TimeSpan Idle, TimeSpan Lead, TimeSpan Window, int? SiloPid, string? OperatorKey = null);
 
 public sealed record SeedReport(int Requested, int AlreadyPending, int Scheduled, double Seconds, double PerSecond);
 
@@ -38,7 +38,7 @@ public static class WakeUpBench
         using var host = await Gateway.Connect(settings.Gateway, settings.ServiceId, settings.ClusterId, cancellationToken);
         var grains = host.Services.GetRequiredService<IClusterClient>();
         var wakeUps = new Infrastructure.WakeUps(grains, Options.Create(new SchedulerOptions { Shards = settings.Shards }));
-        using var platform = new PlatformClient(settings.Platform, apiKey: null);
+        using var platform = new PlatformClient(settings.Platform, apiKey: null, operatorKey: settings.OperatorKey);
 
         var pending = (await Counts(grains, settings.Shards)).Pending;
         var toSeed = Math.Max(0, settings.Waiting - pending);

@@ -105,20 +105,20 @@ public abstract class DeliveryTests(PlatformFixture platform)
     {
         var org = await platform.Organisation();
         var message = PlatformFixture.NewMessage(org.Cvr, "cp-b");
-        using (var first = await platform.Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
+        using (var first = await platform.Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         await platform.Settle();
         var before = await platform.Status(message.Header.MessageUuid);
 
-        using (var again = await platform.Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
+        using (var again = await platform.Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
         {
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
             Assert.Equal(SubmitOutcome.Duplicate, (await again.Content.ReadFromJsonAsync<SubmitResult>(PlatformJson.Options))!.Outcome);
         }
         var altered = message with { Header = message.Header with { Label = "Another letter" } };
-        using (var conflict = await platform.Http.PostAsJsonAsync("/api/messages", altered, PlatformJson.Options))
+        using (var conflict = await platform.Beta.PostAsJsonAsync("/api/messages", altered, PlatformJson.Options))
             Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
-        using (var receipt = await platform.Http.PostAsJsonAsync("/api/receipts", new BusinessReceipt(message.Header.MessageUuid, true), PlatformJson.Options))
+        using (var receipt = await platform.ReceiverHttp(org, "b").PostAsJsonAsync("/api/receipts", new BusinessReceipt(message.Header.MessageUuid, true), PlatformJson.Options))
             Assert.Contains("Duplicate", await receipt.Content.ReadAsStringAsync());
         await platform.Settle();
 
@@ -133,7 +133,8 @@ public abstract class DeliveryTests(PlatformFixture platform)
     [Fact]
     public async Task A_receipt_for_an_unknown_message_is_answered_404()
     {
-        using var response = await platform.Http.PostAsJsonAsync("/api/receipts", new BusinessReceipt(Guid.NewGuid(), true), PlatformJson.Options);
+        var org = await platform.Organisation();
+        using var response = await platform.ReceiverHttp(org, "a").PostAsJsonAsync("/api/receipts", new BusinessReceipt(Guid.NewGuid(), true), PlatformJson.Options);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
@@ -143,7 +144,7 @@ public abstract class DeliveryTests(PlatformFixture platform)
         var org = await platform.Organisation();
         var message = PlatformFixture.NewMessage(org.Cvr, "cp-a", valoer: platform.Now + TimeSpan.FromDays(13));
         message = message with { Header = message.Header with { Sender = new Sender("12345678") } };
-        using var response = await platform.Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
+        using var response = await platform.Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();

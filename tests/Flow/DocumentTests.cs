@@ -30,7 +30,7 @@ public abstract class DocumentTests(PlatformFixture platform)
         var letter = TestBytes.Random(3 * 1024 * 1024 + 7, seed: 11);
         var message = PlatformFixture.NewMessage(org.Cvr, "cp-b").WithMainFiles(new DocumentFile("brev.pdf", "application/pdf", letter));
         var uuid = message.Header.MessageUuid;
-        using (var response = await platform.Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
+        using (var response = await platform.Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await platform.Settle();
 
@@ -43,13 +43,13 @@ public abstract class DocumentTests(PlatformFixture platform)
         Assert.Equal((letter.Length, TestBytes.Sha256(letter), $"/api/messages/{uuid}/documents/0/files/0"), (reference.Length, reference.Sha256, reference.Location?.ToString()));
         await AssertNoGrainStateHolds(letter.Length);
 
-        using var file = await platform.Http.GetAsync(reference.Location, HttpCompletionOption.ResponseHeadersRead);
+        using var file = await platform.Beta.GetAsync(reference.Location, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, file.StatusCode);
         Assert.Equal("application/pdf", file.Content.Headers.ContentType?.MediaType);
         Assert.Equal("brev.pdf", file.Content.Headers.ContentDisposition?.FileName);
         Assert.Equal(letter.Length, file.Content.Headers.ContentLength);
         Assert.Equal(TestBytes.Sha256(letter), await Sha256Of(file));
-        using var missing = await platform.Http.GetAsync($"/api/messages/{uuid}/documents/0/files/1");
+        using var missing = await platform.Beta.GetAsync($"/api/messages/{uuid}/documents/0/files/1");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
@@ -63,20 +63,20 @@ public abstract class DocumentTests(PlatformFixture platform)
         var uuid = message.Header.MessageUuid;
 
         using (var form = Multipart(message, ("documents/0/files/0", letter), ("documents/1/files/0", attachment)))
-        using (var response = await platform.Http.PostAsync("/api/messages", form))
+        using (var response = await platform.Beta.PostAsync("/api/messages", form))
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await platform.Settle();
 
         Assert.Equal(MessageStatus.Delivered, (await platform.Status(uuid)).Status);
         Assert.Equal([TestBytes.Sha256(letter), TestBytes.Sha256(attachment)], Assert.Single(platform.Receivers.Pushes, p => p.MessageUuid == uuid).DocumentHashes);
-        using (var file = await platform.Http.GetAsync($"/api/messages/{uuid}/documents/1/files/0"))
+        using (var file = await platform.Beta.GetAsync($"/api/messages/{uuid}/documents/1/files/0"))
             Assert.Equal(attachment, await file.Content.ReadAsByteArrayAsync());
 
         // Sent again as JSON with the contents inline, it is the same message; with other bytes, a conflict.
         var inline = message.WithMainFiles(new DocumentFile("brev.pdf", "application/pdf", letter)).WithAdditional(new DocumentFile("bilag.pdf", "application/pdf", attachment));
-        using (var again = await platform.Http.PostAsJsonAsync("/api/messages", inline, PlatformJson.Options))
+        using (var again = await platform.Beta.PostAsJsonAsync("/api/messages", inline, PlatformJson.Options))
             Assert.Equal(SubmitOutcome.Duplicate, (await again.Content.ReadFromJsonAsync<SubmitResult>(PlatformJson.Options))!.Outcome);
-        using (var other = await platform.Http.PostAsJsonAsync("/api/messages", inline.WithMainFiles(new DocumentFile("brev.pdf", "application/pdf", attachment)), PlatformJson.Options))
+        using (var other = await platform.Beta.PostAsJsonAsync("/api/messages", inline.WithMainFiles(new DocumentFile("brev.pdf", "application/pdf", attachment)), PlatformJson.Options))
             Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
         Assert.Equal(TestBytes.Sha256(letter), (await platform.Documents.Find(new DocumentKey(uuid, 0, 0)))?.Sha256);
         Assert.Single(platform.Receivers.Pushes, p => p.MessageUuid == uuid);
@@ -91,7 +91,7 @@ public abstract class DocumentTests(PlatformFixture platform)
         var uuid = message.Header.MessageUuid;
 
         using (var form = Multipart(message, ("documents/0/files/0", TestBytes.Random(1000, seed: 41))))
-        using (var response = await platform.Http.PostAsync("/api/messages", form))
+        using (var response = await platform.Beta.PostAsync("/api/messages", form))
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             var body = await response.Content.ReadAsStringAsync();
@@ -103,7 +103,7 @@ public abstract class DocumentTests(PlatformFixture platform)
 
         // Nothing of the refused one is in the way: the message complete goes through.
         using (var form = Multipart(message, ("documents/0/files/0", TestBytes.Random(1000, seed: 42)), ("documents/1/files/0", TestBytes.Random(10, seed: 43))))
-        using (var response = await platform.Http.PostAsync("/api/messages", form))
+        using (var response = await platform.Beta.PostAsync("/api/messages", form))
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
@@ -118,9 +118,9 @@ public abstract class DocumentTests(PlatformFixture platform)
         try
         {
             using var atTheLimit = new GeneratedMessageContent(message, MessageIntake.MaxRequestBytes);
-            using (var response = await platform.Http.PostAsync("/api/messages", atTheLimit))
+            using (var response = await platform.Beta.PostAsync("/api/messages", atTheLimit))
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            using (var file = await platform.Http.GetAsync($"/api/messages/{uuid}/documents/0/files/0", HttpCompletionOption.ResponseHeadersRead))
+            using (var file = await platform.Beta.GetAsync($"/api/messages/{uuid}/documents/0/files/0", HttpCompletionOption.ResponseHeadersRead))
             {
                 Assert.Equal(atTheLimit.FileBytes, file.Content.Headers.ContentLength);
                 Assert.Equal(atTheLimit.Sha256, await Sha256Of(file));
@@ -130,7 +130,7 @@ public abstract class DocumentTests(PlatformFixture platform)
             // Expect: 100-continue: the platform refuses on the Content-Length, and the 99.5 MB are never sent.
             using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages") { Content = new GeneratedMessageContent(over, MessageIntake.MaxRequestBytes + 1) };
             request.Headers.ExpectContinue = true;
-            using var refused = await platform.Http.SendAsync(request);
+            using var refused = await platform.Beta.SendAsync(request);
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
             var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
             Assert.Equal((99_500_001, 99_500_000), (problem.GetProperty("size").GetInt64(), problem.GetProperty("limit").GetInt64()));
@@ -154,7 +154,7 @@ public abstract class DocumentTests(PlatformFixture platform)
         var print = platform.Client.GetGrain<IPrintQueueGrain>(0);
         var before = (await print.GetStatus()).DocumentBytesSent;
 
-        using (var response = await platform.Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
+        using (var response = await platform.Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options))
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await platform.Settle();
         Assert.Equal(MessageStatus.SentToPrint, (await platform.Status(message.Header.MessageUuid)).Status);

@@ -20,8 +20,9 @@ public abstract class IncomingPostTests(PlatformFixture platform)
     [Collection(PostgresPlatformCollection.Name)]
     public sealed class OnPostgreSQL(PostgresPlatformFixture platform) : IncomingPostTests(platform);
 
-    /// <summary>The sender system "alfa-kommune" sends as this CVR; as an organisation it receives its citizens' post.</summary>
+    /// <summary>The sender systems "alfa-kommune" and "beta-styrelse" send as these CVRs; as organisations they receive post.</summary>
     private const string AlphaCvr = "29189846";
+    private const string BetaCvr = "12345674";
 
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
 
@@ -36,6 +37,7 @@ public abstract class IncomingPostTests(PlatformFixture platform)
             await platform.Put($"/api/organisations/{org.Cvr}/receiver-systems/{id}",
                 new ReceiverSystemBody(platform.Receivers.EndpointOf(org.Simulated(id)), org.TechnicalContact(id), org.BusinessContact(id), primary));
             await platform.Put($"/api/organisations/{org.Cvr}/contact-points/cp-{id}", new ContactPointBody($"Kontaktpunkt {id}", id));
+            await platform.IssueReceiverKey(org, id);
         }
         return org;
     }
@@ -46,7 +48,7 @@ public abstract class IncomingPostTests(PlatformFixture platform)
         new MessageBody(new Document("Henvendelse", [new DocumentFile("henvendelse.txt", "text/plain", "Hej"u8.ToArray())])));
 
     private async Task<HttpResponseMessage> Write(Message message) =>
-        await platform.Http.PostAsJsonAsync("/api/incoming/messages", message, PlatformJson.Options);
+        await (await platform.MailboxHttp()).PostAsJsonAsync("/api/incoming/messages", message, PlatformJson.Options);
 
     private async Task<Guid> Accepted(Message message)
     {
@@ -95,6 +97,17 @@ public abstract class IncomingPostTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task Only_a_mailbox_provider_hands_on_incoming_post()
+    {
+        var org = await Authority();
+        var post = Post(new Sender(NewAdultCpr(), IdType: RecipientIdType.Cpr), org.Cvr);
+        using var anonymous = await platform.Anonymous.PostAsJsonAsync("/api/incoming/messages", post, PlatformJson.Options);
+        using var sender = await platform.Alpha.PostAsJsonAsync("/api/incoming/messages", post, PlatformJson.Options);
+        using var asAuthority = await (await platform.MailboxHttp()).PostAsJsonAsync("/api/messages", post, PlatformJson.Options);
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden), (anonymous.StatusCode, sender.StatusCode, asAuthority.StatusCode));
+    }
+
+    [Fact]
     public async Task A_routing_rule_must_test_one_tag_and_name_a_contact_point_of_the_organisation()
     {
         var org = await Authority();
@@ -115,36 +128,36 @@ public abstract class IncomingPostTests(PlatformFixture platform)
     [Fact]
     public async Task A_reply_to_a_letter_that_allows_replies_is_delivered_to_the_authority_and_linked_to_the_letter()
     {
-        var authority = await Authority();
+        var authority = await Authority(BetaCvr);
         var company = await platform.Organisation();
         var letter = PlatformFixture.NewMessage(company.Cvr, "cp-a") is var m
             ? m with { Header = m.Header with { Sender = new Sender(authority.Cvr), Reply = true, ReplyByDateTime = platform.Now + 14 * Day } }
             : null!;
-        using (var sent = await platform.Http.PostAsJsonAsync("/api/messages", letter, PlatformJson.Options)) Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        using (var sent = await platform.Beta.PostAsJsonAsync("/api/messages", letter, PlatformJson.Options)) Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
         await platform.Settle();
 
         var reply = await Accepted(Post(new Sender(company.Cvr), authority.Cvr, replyTo: letter.Header.MessageUuid));
 
         Assert.Equal("a", (await Delivered(reply)).CurrentTarget?.ReceiverSystemId);
-        var shown = await platform.Http.GetFromJsonAsync<MessageStatusView>($"/api/messages/{letter.Header.MessageUuid}", PlatformJson.Options);
+        var shown = await platform.Beta.GetFromJsonAsync<MessageStatusView>($"/api/messages/{letter.Header.MessageUuid}", PlatformJson.Options);
         Assert.Equal(reply, Assert.Single(shown!.Replies!).ReplyUuid);
         // The same reply again is the same message, linked once.
         using (var again = await Write(Post(new Sender(company.Cvr), authority.Cvr, replyTo: letter.Header.MessageUuid) is var copy
             ? copy with { Header = copy.Header with { MessageUuid = reply } } : null!))
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        Assert.Single((await platform.Http.GetFromJsonAsync<MessageStatusView>($"/api/messages/{letter.Header.MessageUuid}", PlatformJson.Options))!.Replies!);
+        Assert.Single((await platform.Beta.GetFromJsonAsync<MessageStatusView>($"/api/messages/{letter.Header.MessageUuid}", PlatformJson.Options))!.Replies!);
     }
 
     [Fact]
     public async Task A_reply_is_refused_with_the_reason_when_the_letter_allows_none_its_time_has_passed_or_it_was_sent_to_someone_else()
     {
-        var authority = await Authority();
+        var authority = await Authority(BetaCvr);
         var company = await platform.Organisation();
         async Task<Guid> SendLetter(bool reply, DateTimeOffset? by)
         {
             var message = PlatformFixture.NewMessage(company.Cvr, "cp-a");
             message = message with { Header = message.Header with { Sender = new Sender(authority.Cvr), Reply = reply, ReplyByDateTime = by } };
-            using var sent = await platform.Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
+            using var sent = await platform.Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
             Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
             return message.Header.MessageUuid;
         }
@@ -161,7 +174,7 @@ public abstract class IncomingPostTests(PlatformFixture platform)
         Assert.True((await Refused(Post(from, PlatformFixture.NewCvr(), replyTo: expiring))).TryGetProperty("header.recipient.recipientId", out _));
         Assert.True((await Refused(Post(from, authority.Cvr) with { Header = Post(from, authority.Cvr).Header with { Recipient = new Recipient(NewAdultCpr(), RecipientIdType.Cpr) } }))
             .TryGetProperty("header.recipient.idType", out _));
-        Assert.Empty((await platform.Http.GetFromJsonAsync<MessageStatusView>($"/api/messages/{noReplies}", PlatformJson.Options))!.Replies!);
+        Assert.Empty((await platform.Beta.GetFromJsonAsync<MessageStatusView>($"/api/messages/{noReplies}", PlatformJson.Options))!.Replies!);
     }
 
     [Fact]
@@ -177,7 +190,7 @@ public abstract class IncomingPostTests(PlatformFixture platform)
         var reply = await Accepted(Post(new Sender(cpr, IdType: RecipientIdType.Cpr), AlphaCvr, replyTo: letter));
 
         await Delivered(reply);
-        var shown = await platform.Http.GetFromJsonAsync<MessageStatusView>($"/api/messages/{letter}", PlatformJson.Options);
+        var shown = await platform.Alpha.GetFromJsonAsync<MessageStatusView>($"/api/messages/{letter}", PlatformJson.Options);
         Assert.Equal(reply, Assert.Single(shown!.Replies!).ReplyUuid);
         var archived = await platform.Alpha.GetFromJsonAsync<ArchiveCase>($"/api/archive/{cpr}", PlatformJson.Options);
         Assert.Contains(archived!.Letters, l => l.MessageUuid == letter && l.ReplyTo is null);

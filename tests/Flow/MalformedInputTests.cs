@@ -135,7 +135,7 @@ public sealed class MalformedInputTests(InputFixture platform)
         using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{cvr}", org.Cvr));
         if (method != "GET") request.Content = new StringContent(body, Encoding.UTF8, "application/json");
 
-        using var response = await platform.Alpha.SendAsync(request);
+        using var response = await platform.CallerOf(path, org).SendAsync(request);
 
         Assert.Contains(where, await Problem(response));
         await platform.AssertBaselineUnchanged();

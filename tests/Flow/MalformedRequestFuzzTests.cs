@@ -41,7 +41,8 @@ public sealed class MalformedRequestFuzzTests(InputFixture platform, ITestOutput
             await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (request, cancellationToken) =>
             {
                 using var message = request.ToMessage();
-                var client = request.Key switch { Key.Sender => platform.Alpha, Key.Wrong => wrongKey, _ => platform.Http };
+                // Valid credentials are those of the role the endpoint requires, so the request reaches its validation.
+                var client = request.Key switch { Key.Valid => platform.CallerOf(request.Path, org), Key.Wrong => wrongKey, _ => platform.Anonymous };
                 using var response = await client.SendAsync(message, cancellationToken);
                 var status = (int)response.StatusCode;
                 statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
@@ -64,7 +65,7 @@ public sealed class MalformedRequestFuzzTests(InputFixture platform, ITestOutput
 
     private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "…";
 
-    private enum Key { Sender, None, Wrong }
+    private enum Key { Valid, None, Wrong }
 
     private sealed record FuzzRequest(HttpMethod Method, string Path, string? ContentType, byte[]? Body, Key Key)
     {
@@ -117,7 +118,7 @@ public sealed class MalformedRequestFuzzTests(InputFixture platform, ITestOutput
                 Upload(Number().Select(row => $"/api/batches/preview?row={row}")),
                 Registry("citizens", "cpr;navn;status;nemsms;vaerger;adresse", $"{_cpr};Anna;tilmeldt;ja;;Vej 1|8000 Aarhus C"),
                 Registry("companies", "cvr;navn;postkasse;pnumre;adresse", $"{cvr};Firma;aktiv;1234567890;Vej 2"))
-            from key in Gen.Frequency((18, Gen.Constant(Key.Sender)), (1, Gen.Constant(Key.None)), (1, Gen.Constant(Key.Wrong)))
+            from key in Gen.Frequency((18, Gen.Constant(Key.Valid)), (1, Gen.Constant(Key.None)), (1, Gen.Constant(Key.Wrong)))
             select request with { Key = key };
 
         private Gen<string> Organisation(string rest) =>
@@ -150,15 +151,15 @@ public sealed class MalformedRequestFuzzTests(InputFixture platform, ITestOutput
             from body in Mutated(valid)
             from type in Gen.Frequency((8, Gen.Constant<string?>("application/json")),
                 (1, Gen.Elements<string?>(null, "text/plain", "application/json; charset=utf-16", "multipart/form-data; boundary=b", "application/xml")))
-            select new FuzzRequest(method, p, type, body, Key.Sender);
+            select new FuzzRequest(method, p, type, body, Key.Valid);
 
         private static Gen<FuzzRequest> Bare(HttpMethod method, Gen<string> path) =>
-            path.Select(p => new FuzzRequest(method, p, null, null, Key.Sender));
+            path.Select(p => new FuzzRequest(method, p, null, null, Key.Valid));
 
         private Gen<FuzzRequest> Registry(string register, string header, string row) =>
             from csv in Csv(header, row)
             from type in Gen.Elements<string?>("text/csv", null, "application/json")
-            select new FuzzRequest(HttpMethod.Put, $"/api/registry/{register}", type, csv, Key.Sender);
+            select new FuzzRequest(HttpMethod.Put, $"/api/registry/{register}", type, csv, Key.Valid);
 
         /// <summary>A merge batch upload: its parts (some missing, repeated, unknown or broken), its boundary, its length.</summary>
         private Gen<FuzzRequest> Upload(Gen<string> path) =>
@@ -172,7 +173,7 @@ public sealed class MalformedRequestFuzzTests(InputFixture platform, ITestOutput
             from boundary in Gen.Frequency((8, Gen.Constant("b")), (1, Gen.Elements("", "c", new string('b', 71), "\"b\"")))
             from cut in Gen.Frequency((6, Gen.Constant(1.0)), (1, Gen.Choose(0, 99).Select(c => c / 100.0)))
             select new FuzzRequest(HttpMethod.Post, p, $"multipart/form-data; boundary={boundary}",
-                Cut(Multipart(all ? ["options", "template", "recipients"] : parts, options, template, csv), cut), Key.Sender);
+                Cut(Multipart(all ? ["options", "template", "recipients"] : parts, options, template, csv), cut), Key.Valid);
 
         private static byte[] Multipart(IEnumerable<string> parts, byte[] options, string template, byte[] csv)
         {

@@ -38,6 +38,10 @@ public sealed class SiloHostTests
             await Task.Delay(200);
         }
         Assert.Equal(RecipientVerdict.DigitalPost, karen?.Verdict);
+        // The Demo environment's operator, as its README names it.
+        using var operatorClient = new HttpClient { BaseAddress = silo.Url, DefaultRequestHeaders = { { "X-Api-Key", "demo-operator-key" } } };
+        using var operations = await operatorClient.GetAsync("/api/operations");
+        Assert.Equal(HttpStatusCode.OK, operations.StatusCode);
     }
 
     [Fact]
@@ -50,6 +54,7 @@ public sealed class SiloHostTests
         [
             "--urls", $"http://127.0.0.1:{http}", "--Orleans:SiloPort", $"{silo}", "--Orleans:GatewayPort", $"{gateway}",
             "--Orleans:ClusterId", clusterId, "--Smtp:PickupDirectory", mail.FullName, "--Logging:LogLevel:Default", "Warning",
+            "--Operators:ops:ApiKey", "ops-key", "--Senders:beta:ApiKey", "beta-key", "--Senders:beta:Name", "Beta", "--Senders:beta:Cvr", "12345674",
         ]);
         builder.AddDigitalPostSilo();
         await using var app = builder.Build();
@@ -68,6 +73,10 @@ public sealed class SiloHostTests
         var organisation = client.GetGrain<IOrganisationGrain>(cvr);
         await organisation.Register(new OrganisationRegistration("Klient A/S"));
         await organisation.UpsertReceiverSystem(new ReceiverSystemRegistration("erp", receivers.EndpointOf("erp"), "drift@klient.dk", IsPrimary: true));
+        using var operatorClient = new HttpClient { BaseAddress = platformUrl, DefaultRequestHeaders = { { "X-Api-Key", "ops-key" } } };
+        using (var issued = await operatorClient.PostAsJsonAsync("/api/credentials",
+                   new DigitalPost.Silo.Auth.CredentialRequest(DigitalPost.Silo.Auth.Role.ReceiverSystem, "erp", cvr, "erp"), PlatformJson.Options))
+            receivers.SetApiKey("erp", (await issued.Content.ReadFromJsonAsync<DigitalPost.Silo.Auth.IssuedCredential>(PlatformJson.Options))!.ApiKey);
         var message = PlatformFixture.NewMessage(cvr, contactPointId: null);
         var submitted = await client.GetGrain<IMessageGrain>(message.Header.MessageUuid).Submit(message);
         Assert.Equal(SubmitOutcome.Accepted, submitted.Outcome);
@@ -78,16 +87,23 @@ public sealed class SiloHostTests
             await Task.Delay(50);
         Assert.Equal(MessageStatus.Delivered, status?.Status);
 
-        using var web = new HttpClient { BaseAddress = platformUrl };
-        using var health = await web.GetAsync("/health");
+        // Health is open; the dashboard is the operators' (a browser is asked for Basic credentials: id and key).
+        using var anonymous = new HttpClient { BaseAddress = platformUrl };
+        using var health = await anonymous.GetAsync("/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Contains("\"status\":\"Healthy\"", await health.Content.ReadAsStringAsync());
-        using var dashboard = await web.GetAsync("/dashboard/");
+        using var refused = await anonymous.GetAsync("/dashboard/");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.StartsWith("Basic", refused.Headers.WwwAuthenticate.ToString());
+        using var basic = new HttpClient { BaseAddress = platformUrl };
+        basic.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("ops:ops-key"u8.ToArray()));
+        using var dashboard = await basic.GetAsync("/dashboard/");
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         Assert.Contains("text/html", dashboard.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("Delivered", await web.GetStringAsync($"/api/messages/{message.Header.MessageUuid}"));
+        using var sender = new HttpClient { BaseAddress = platformUrl, DefaultRequestHeaders = { { "X-Api-Key", "beta-key" } } };
+        Assert.Contains("Delivered", await sender.GetStringAsync($"/api/messages/{message.Header.MessageUuid}"));
         // What the silo process has cost, garbage collection included: a silo that delivered a message has allocated.
-        using var operations = System.Text.Json.JsonDocument.Parse(await web.GetStringAsync("/api/operations"));
+        using var operations = System.Text.Json.JsonDocument.Parse(await operatorClient.GetStringAsync("/api/operations"));
         var process = operations.RootElement.GetProperty("process");
         Assert.True(process.GetProperty("allocatedBytes").GetInt64() > 0);
         Assert.True(process.GetProperty("cpuSeconds").GetDouble() > 0);

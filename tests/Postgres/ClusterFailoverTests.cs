@@ -20,6 +20,7 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
 {
     private const string SenderId = "klynge";
     private const string ApiKey = "klynge-key";
+    private const string OperatorKey = "klynge-operator-key";
     private const int Rows = 2000;
     private const int Organisations = 20;
 
@@ -48,6 +49,7 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
             [$"Senders:{SenderId}:ApiKey"] = ApiKey,
             [$"Senders:{SenderId}:Name"] = "Klynge Kommune",
             [$"Senders:{SenderId}:Cvr"] = "29189846",
+            ["Operators:klynge-drift:ApiKey"] = OperatorKey,
             ["Smtp:PickupDirectory"] = Path.Combine(Path.GetTempPath(), $"digitalpost-mail-{Guid.NewGuid():N}"),
             ["Logging:LogLevel:Default"] = "Warning",
         };
@@ -74,13 +76,14 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
             await using var receivers = await ReceiverSimulator.Start(front.Url);
             // Both lanes at once: most letters are delivered in bulk by the batch alone; the fifth that gets a negative
             // receipt is taken over by its message grain, spread over the silos, and sent again.
-            receivers.SetProfile("erp", ReceiverProfile.Flaky);
-            using var platform = new PlatformClient(front.Url, ApiKey);
+            using var platform = new PlatformClient(front.Url, ApiKey, operatorKey: OperatorKey);
             var companies = Enumerable.Range(0, Organisations).Select(_ => PlatformFixture.NewCvr()).ToList();
             foreach (var cvr in companies)
             {
+                // Each organisation's system posts its receipts with its own key: one simulated system each.
+                receivers.SetProfile($"erp-{cvr}", ReceiverProfile.Flaky);
                 await platform.RegisterOrganisation(cvr, new OrganisationRegistration($"Klyngefirma {cvr}"));
-                await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf("erp"), $"drift@{cvr}.dk", isPrimary: true);
+                receivers.SetApiKey($"erp-{cvr}", await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf($"erp-{cvr}"), $"drift@{cvr}.dk", isPrimary: true));
             }
             await platform.LoadRegistry("companies", Csv("cvr;navn;postkasse;pnumre;adresse", companies.Select(c => $"{c};Klyngefirma {c};aktiv;;")));
 

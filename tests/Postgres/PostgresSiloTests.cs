@@ -10,6 +10,8 @@ namespace DigitalPost.Tests.Postgres;
 /// <summary>The silo as its process runs it, switched to PostgreSQL by one setting.</summary>
 public sealed class PostgresSiloTests(PostgresServerFixture postgres) : IClassFixture<PostgresServerFixture>
 {
+    private const string OperatorKey = "varig-operator-key";
+
     [Fact]
     public async Task One_setting_puts_the_silo_on_PostgreSQL_and_what_it_stored_survives_a_restart()
     {
@@ -19,14 +21,14 @@ public sealed class PostgresSiloTests(PostgresServerFixture postgres) : IClassFi
 
         await using (var first = await StartSilo(connectionString, http))
         {
-            using var web = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
+            using var web = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), DefaultRequestHeaders = { { "X-Api-Key", OperatorKey } } };
             using var put = await web.PutAsJsonAsync($"/api/organisations/{cvr}", new OrganisationRegistration("Varig A/S"), PlatformJson.Options);
             put.EnsureSuccessStatusCode();
             await first.StopAsync();
         }
 
         await using var second = await StartSilo(connectionString, http);
-        using var again = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
+        using var again = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), DefaultRequestHeaders = { { "X-Api-Key", OperatorKey } } };
         var view = await again.GetFromJsonAsync<OrganisationView>($"/api/organisations/{cvr}", PlatformJson.Options);
         Assert.Equal("Varig A/S", view?.Name);
 
@@ -41,7 +43,7 @@ public sealed class PostgresSiloTests(PostgresServerFixture postgres) : IClassFi
         [
             "--urls", $"http://127.0.0.1:{http}", "--Orleans:SiloPort", $"{SiloHostTests.FreePort()}", "--Orleans:GatewayPort", $"{SiloHostTests.FreePort()}",
             "--Orleans:ClusterId", $"pg-{Guid.NewGuid():N}", "--Storage:Provider", "PostgreSQL", "--Storage:ConnectionString", connectionString,
-            "--Logging:LogLevel:Default", "Warning",
+            "--Logging:LogLevel:Default", "Warning", "--Operators:varig:ApiKey", OperatorKey,
         ]);
         builder.AddDigitalPostSilo();
         var app = builder.Build();

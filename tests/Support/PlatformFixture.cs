@@ -5,6 +5,7 @@ using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Silo;
+using DigitalPost.Silo.Auth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -39,16 +40,61 @@ public class PlatformFixture : IAsyncLifetime
     /// <summary>The silo's document store, which the HTTP API in front of it shares, as the silo process's own API does.</summary>
     public IDocumentStore Documents { get; private set; } = null!;
     public ResendFlowOptions Flow { get; private set; } = null!;
-    /// <summary>The API as the sender systems "alfa-kommune" and "beta-styrelse" call it, with their API keys.</summary>
+    /// <summary>The API as the sender systems "alfa-kommune" and "beta-styrelse" call it, with their API keys. Beta's
+    /// CVR is the sender of <see cref="NewMessage"/>'s messages.</summary>
     public HttpClient Alpha { get; private set; } = null!;
     public HttpClient Beta { get; private set; } = null!;
+    /// <summary>The API without credentials.</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _receiverKeys = new();
 
+    /// <summary>A client of the API with this API key (any role's).</summary>
     public HttpClient SenderHttp(string apiKey)
     {
         var http = new HttpClient { BaseAddress = Http.BaseAddress };
         http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         return http;
     }
+
+    /// <summary>Issues a credential through the operators' API and returns its key.</summary>
+    public async Task<string> IssueKey(Role role, string name, string? cvr = null, string? receiverSystemId = null, string? id = null)
+    {
+        using var response = await Http.PostAsJsonAsync("/api/credentials", new CredentialRequest(role, name, cvr, receiverSystemId, id), PlatformJson.Options);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"POST /api/credentials: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return (await response.Content.ReadFromJsonAsync<IssuedCredential>(PlatformJson.Options))!.ApiKey;
+    }
+
+    /// <summary>Issues the receiver system <paramref name="systemId"/> of <paramref name="org"/> its key, with which its
+    /// simulated system posts its receipts.</summary>
+    public async Task IssueReceiverKey(TestOrganisation org, string systemId)
+    {
+        var key = await IssueKey(Role.ReceiverSystem, $"system {systemId} of {org.Cvr}", org.Cvr, systemId);
+        _receiverKeys[org.Simulated(systemId)] = key;
+        Receivers.SetApiKey(org.Simulated(systemId), key);
+    }
+
+    /// <summary>A client with the credentials of the role the endpoint at <paramref name="path"/> requires: the operator,
+    /// the sender Beta for messages (their sender is its CVR), the sender Alpha for batches and other senders'
+    /// endpoints, and receiver system "a" of <paramref name="org"/> for receipts.</summary>
+    public HttpClient CallerOf(string path, TestOrganisation org) => path switch
+    {
+        _ when path.StartsWith("/api/receipts", StringComparison.Ordinal) => ReceiverHttp(org, "a"),
+        _ when path.StartsWith("/api/messages", StringComparison.Ordinal) => Beta,
+        _ when new[] { "/api/organisations", "/api/registry", "/api/print", "/api/operations", "/api/credentials", "/api/audit" }
+            .Any(p => path.StartsWith(p, StringComparison.Ordinal)) => Http,
+        _ => Alpha,
+    };
+
+    /// <summary>The API as the receiver system <paramref name="systemId"/> of <paramref name="org"/> calls it (registered by
+    /// <see cref="Organisation"/>, which issued its key).</summary>
+    private HttpClient? _mailbox;
+
+    /// <summary>The API as a mailbox provider calls it, handing on post that citizens and companies write.</summary>
+    public async Task<HttpClient> MailboxHttp() =>
+        _mailbox ??= SenderHttp(await IssueKey(Role.Mailbox, "Postkasseudbyder", NewCvr()));
+
+    public HttpClient ReceiverHttp(TestOrganisation org, string systemId) => SenderHttp(_receiverKeys[org.Simulated(systemId)]);
     private WebApplication _api = null!;
     private WakeUps _wakeUps = null!;
     private IConfiguration _configuration = null!;
@@ -70,6 +116,7 @@ public class PlatformFixture : IAsyncLifetime
         ["Scheduler:Tick"] = "00:00:00.020",
         ["Smtp:Host"] = "127.0.0.1",
         ["Smtp:Port"] = Smtp.Port.ToString(),
+        [$"Operators:{OperatorName}:ApiKey"] = OperatorKey,
         [$"Senders:{AlphaSender}:ApiKey"] = AlphaKey,
         [$"Senders:{AlphaSender}:Name"] = "Alfa Kommune",
         [$"Senders:{AlphaSender}:Cvr"] = "29189846",
@@ -85,6 +132,8 @@ public class PlatformFixture : IAsyncLifetime
         ["Webhooks:FirstRetry"] = "00:01:00",
     }).AddInMemoryCollection(storage).Build();
 
+    public const string OperatorName = "test-operator";
+    public const string OperatorKey = "operator-test-key";
     public const string AlphaSender = "alfa-kommune";
     public const string AlphaKey = "alpha-test-key";
     public const string BetaSender = "beta-styrelse";
@@ -97,7 +146,9 @@ public class PlatformFixture : IAsyncLifetime
         Flow = _configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
         await StartCluster();
         var apiUrl = await StartApi(port: 0);
-        Http = new HttpClient { BaseAddress = apiUrl };
+        Anonymous = new HttpClient { BaseAddress = apiUrl };
+        // Most tests act as the platform's operator: registering organisations, loading the registry.
+        Http = new HttpClient { BaseAddress = apiUrl, DefaultRequestHeaders = { { "X-Api-Key", OperatorKey } } };
         Alpha = SenderHttp(AlphaKey);
         Beta = SenderHttp(BetaKey);
         Receivers = await ReceiverSimulator.Start(apiUrl);
@@ -117,6 +168,7 @@ public class PlatformFixture : IAsyncLifetime
         await Receivers.DisposeAsync();
         await _api.DisposeAsync();
         Http.Dispose();
+        Anonymous.Dispose();
         Alpha.Dispose();
         Beta.Dispose();
         await Cluster.DisposeAsync();
@@ -178,6 +230,7 @@ public class PlatformFixture : IAsyncLifetime
         web.Services.AddDigitalPostApi(_configuration);
         _api = web.Build();
         _api.UseDigitalPostErrors();
+        _api.UseDigitalPostAuth();
         _api.MapDigitalPostApi();
         await _api.StartAsync();
         return new Uri(_api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -227,7 +280,7 @@ public class PlatformFixture : IAsyncLifetime
     }
 
     /// <summary>Registers an organisation with a healthy primary system "a" and a system "b" with the given profile,
-    /// each with a contact point ("cp-a", "cp-b").</summary>
+    /// each with a contact point ("cp-a", "cp-b"), and issues each system the key it posts its receipts with.</summary>
     public async Task<TestOrganisation> Organisation(ReceiverProfile b = ReceiverProfile.Healthy, ReceiverProfile a = ReceiverProfile.Healthy, DeactivationPolicy? policy = null)
     {
         var org = new TestOrganisation(NewCvr());
@@ -238,6 +291,7 @@ public class PlatformFixture : IAsyncLifetime
             await Put($"/api/organisations/{org.Cvr}/receiver-systems/{id}",
                 new ReceiverSystemBody(Receivers.EndpointOf(org.Simulated(id)), org.TechnicalContact(id), org.BusinessContact(id), primary));
             await Put($"/api/organisations/{org.Cvr}/contact-points/cp-{id}", new ContactPointBody($"Contact point {id}", id));
+            await IssueReceiverKey(org, id);
         }
         return org;
     }
@@ -251,7 +305,7 @@ public class PlatformFixture : IAsyncLifetime
     public async Task<Guid> Send(string cvr, string? contactPointId, Guid? uuid = null, DateTimeOffset? valoer = null)
     {
         var message = NewMessage(cvr, contactPointId, uuid, valoer);
-        using var response = await Http.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
+        using var response = await Beta.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return message.Header.MessageUuid;
     }

@@ -46,6 +46,24 @@ public sealed partial class DeploymentFilesTests
             file => Assert.Contains($"  - {file}", kustomization));
     }
 
+    [Fact]
+    public void No_deployment_file_holds_an_API_key_and_each_gives_the_first_operator_from_a_secret()
+    {
+        var files = Directory.GetFiles(Deploy, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".sql", StringComparison.Ordinal)).ToList();
+        // Every key setting names where the key comes from; none is written out.
+        foreach (var file in files)
+            foreach (Match key in KeySetting().Matches(File.ReadAllText(file)))
+                Assert.True(key.Groups[2].Value is "" or "${OPERATOR_KEY:?set OPERATOR_KEY to the first operator's API key}",
+                    $"{Path.GetFileName(file)} sets {key.Groups[1].Value} to '{key.Groups[2].Value}'");
+        Assert.Contains("Operators__first__ApiKey: ${OPERATOR_KEY:?", File.ReadAllText(Path.Combine(Deploy, "compose.yaml")));
+        Assert.Matches(@"- name: Operators__first__ApiKey\s+valueFrom:\s+secretKeyRef:\s+name: digitalpost-operator", File.ReadAllText(Path.Combine(Deploy, "k8s", "silo.yaml")));
+        Assert.Contains("EnvironmentFile=-/etc/digitalpost/credentials.env", File.ReadAllText(Path.Combine(Deploy, "digitalpost-silo.service")));
+    }
+
+    /// <summary>An API key's setting and the value written after it on the same line (empty when it comes from elsewhere).</summary>
+    [GeneratedRegex(@"((?:Operators|Senders)(?:__|:)[\w-]+(?:__|:)ApiKey)[:=]?[ \t]*(\S[^\n]*)?$", RegexOptions.Multiline)]
+    private static partial Regex KeySetting();
+
     /// <summary>The indented lines under <paramref name="header"/>, up to the first blank line.</summary>
     private static IEnumerable<string> Block(string yaml, string header) =>
         yaml[(yaml.IndexOf(header, StringComparison.Ordinal) + header.Length)..].Split('\n').Skip(1).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal));
