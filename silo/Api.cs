@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Silo.Ngdp;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
@@ -44,6 +45,7 @@ public static class Api
         app.MapOrganisationApi();
         app.MapMessageApi();
         app.MapMassSendingApi();
+        app.MapNgdpApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
             new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
                 await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await registry.Counts(), ProcessView.Now()));

@@ -1,6 +1,8 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
+using DigitalPost.Ngdp;
+using DigitalPost.Silo.Ngdp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
@@ -64,6 +66,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IPrintStore, PostgresPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, PostgresDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
+            silo.Services.AddSingleton<INgdpReceiptStore, PostgresNgdpReceiptStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -82,6 +85,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IPrintStore, MemoryPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
+            silo.Services.AddSingleton<INgdpReceiptStore, MemoryNgdpReceiptStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -90,6 +94,7 @@ public static class SiloExtensions
         else silo.UseInMemoryReminderService();
         // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
         silo.AddMemoryStreams(LetterStream.Provider);
+        silo.Services.AddSingleton<IMessageOutcomes>(sp => sp.GetRequiredService<INgdpReceiptStore>());
         silo.Services.AddDigitalPostGrains(configuration);
         // Overdue wake-ups fire as soon as a silo is up, not at the shards' next keep-alive reminder (up to a minute).
         // The reminders remain the guarantee, so a shard that cannot be reached now does not stop the silo.
@@ -120,6 +125,7 @@ public static class SiloExtensions
         services.AddSingleton<SenderDirectory>();
         services.AddScoped<BatchIntake>();
         services.AddSingleton<MessageIntake>();
+        services.AddNgdpApi();
         services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
         services.AddSingleton<RegistryLoading>();
         services.TryAddSingleton<LetterRendering>();

@@ -255,6 +255,33 @@ public class MemoTests
     }
 
     [Fact]
+    public async Task Several_MeMos_written_as_a_tar_lzma_are_read_back_in_order()
+    {
+        var documents = Enumerable.Range(0, 3).Select(i => ($"memo-{i}.xml", Letter(Guid.NewGuid()).Bytes())).ToList();
+        using var archive = new MemoryStream();
+        await MemoArchive.Write(archive, documents.Select(d => (d.Item1, (Func<Stream>)(() => new MemoryStream(d.Item2)))));
+        archive.Position = 0;
+
+        var read = new List<(string, byte[])>();
+        await MemoArchive.ReadEach(archive, async (name, content) =>
+        {
+            using var copy = new MemoryStream();
+            await content.CopyToAsync(copy);
+            read.Add((name, copy.ToArray()));
+        });
+
+        Assert.Equal(documents.Select(d => d.Item1), read.Select(r => r.Item1));
+        Assert.All(documents.Zip(read), pair => Assert.Equal(pair.First.Item2, pair.Second.Item2));
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_a_tar_lzma_is_refused_as_such()
+    {
+        await Assert.ThrowsAsync<InvalidDataException>(() => MemoArchive.ReadEach(new MemoryStream(new byte[64]), (_, _) => Task.CompletedTask));
+        await Assert.ThrowsAsync<InvalidDataException>(() => MemoArchive.ReadEach(new MemoryStream(new byte[5]), (_, _) => Task.CompletedTask));
+    }
+
+    [Fact]
     public async Task A_DTD_is_refused_so_no_entity_can_expand()
     {
         var xml = "<?xml version=\"1.0\"?><!DOCTYPE lol [<!ENTITY a \"aaaaaaaaaa\">]>" + Letter(Guid.NewGuid()).Root!.ToString(SaveOptions.DisableFormatting);

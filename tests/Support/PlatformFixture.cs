@@ -170,6 +170,7 @@ public class PlatformFixture : IAsyncLifetime
         web.Services.AddSingleton<IGrainFactory>(Client);
         // The API runs in the silo's process and shares its registry store.
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IRecipientRegistryStore>());
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<DigitalPost.Ngdp.INgdpReceiptStore>());
         web.Services.AddSingleton<TimeProvider>(Time);
         web.Services.AddSingleton(Documents);
         web.Services.AddDigitalPostApi(_configuration);

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using SharpCompress.Common;
 using SharpCompress.Compressors.LZMA;
 using SharpCompress.Readers;
-using SharpCompress.Readers.Tar;
 using SharpCompress.Writers.Tar;
 
 namespace DigitalPost.Domain.Memo;
@@ -27,8 +26,9 @@ public static class MemoArchive
         await using (lzma)
         {
             IAsyncReader reader;
-            try { reader = await TarReader.OpenAsyncReader(lzma, new ReaderOptions { LeaveStreamOpen = true }, cancellationToken); }
+            try { reader = await ReaderFactory.OpenAsyncReader(lzma, new ReaderOptions { LeaveStreamOpen = true }, cancellationToken); }
             catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException("is not a tar archive compressed with LZMA", e); }
+            if (reader.Type != ArchiveType.Tar) throw new InvalidDataException("is an archive compressed with LZMA, but not a tar archive");
             while (await Next(reader, cancellationToken))
             {
                 if (reader.Entry.IsDirectory) continue;
