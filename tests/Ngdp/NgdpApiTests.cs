@@ -279,6 +279,41 @@ public abstract class NgdpApiTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task The_load_generators_memo_sends_files_one_by_one_or_packed_and_follows_their_receipts()
+    {
+        var folder = Directory.CreateTempSubdirectory("loadgen-memo-");
+        try
+        {
+            var files = new List<FileInfo>();
+            var uuids = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid()).ToList();
+            foreach (var uuid in uuids)
+            {
+                var file = new FileInfo(Path.Combine(folder.FullName, $"{uuid}.xml"));
+                await System.IO.File.WriteAllBytesAsync(file.FullName, Letter(uuid, recipient: Batches.NewAdultCpr(), recipientType: "CPR").Bytes());
+                files.Add(file);
+            }
+            var output = new StringWriter();
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            {
+                Out = new Spectre.Console.AnsiConsoleOutput(output), Interactive = Spectre.Console.InteractionSupport.No, Ansi = Spectre.Console.AnsiSupport.No,
+            });
+
+            var single = await DigitalPost.LoadGen.Messages.MemoSend.Run(new(platform.Http.BaseAddress!, PlatformFixture.AlphaSender, PlatformFixture.AlphaKey,
+                files[..1], Pack: false, Follow: TimeSpan.FromSeconds(30)), console, CancellationToken.None);
+            var packed = await DigitalPost.LoadGen.Messages.MemoSend.Run(new(platform.Http.BaseAddress!, PlatformFixture.AlphaSender, PlatformFixture.AlphaKey,
+                files[1..], Pack: true, Follow: TimeSpan.FromSeconds(30)), console, CancellationToken.None);
+
+            Assert.Equal([uuids[0]], single.Receipts.Select(r => r.MessageUUID!.Value));
+            Assert.Equal(uuids[1..], packed.Receipts.Select(r => r.MessageUUID!.Value));
+            Assert.All(single.Receipts.Concat(packed.Receipts), r => Assert.Equal(("COMPLETED", (string?)null), (r.ReceiptStatus, r.ErrorCode)));
+            Assert.Single(packed.Receipts.Select(r => r.TransmissionId).Distinct());
+            Assert.Empty(single.Refusals.Concat(packed.Refusals));
+            Assert.Contains("2 MeMo received, 0 refused", output.ToString());
+        }
+        finally { folder.Delete(recursive: true); }
+    }
+
+    [Fact]
     public async Task Contacts_answer_each_recipients_mailbox_status_from_the_registry()
     {
         var (registered, exempt, closed, unknown) = (Batches.NewAdultCpr(), Batches.NewAdultCpr(), Batches.NewAdultCpr(), Batches.NewAdultCpr());
