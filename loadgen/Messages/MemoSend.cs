@@ -62,19 +62,20 @@ public static class MemoSend
                 await Take(response, file.Name, many: false, receipts, refusals, cancellationToken);
             }
         var sending = clock.Elapsed;
-        console.MarkupLineInterpolated($"{receipts.Count(r => r.ReceiptStatus == "RECEIVED")} MeMo received, {receipts.Count(r => r.ReceiptStatus != "RECEIVED") + refusals.Count} refused, in {sending.TotalSeconds:F1} s.");
+        var taken = receipts.Count(r => r.ReceiptStatus is "RECEIVED" or "COMPLETED");
+        console.MarkupLineInterpolated($"{taken} MeMo taken in, {receipts.Count - taken + refusals.Count} refused, in {sending.TotalSeconds:F1} s.");
         foreach (var refusal in refusals) console.MarkupLineInterpolated($"  [red]{refusal}[/]");
 
         if (settings.Follow is { } follow)
         {
             var deadline = DateTime.UtcNow + follow;
-            for (var i = 0; i < receipts.Count; i++)
+            // Every open receipt is asked for once a round; a round that finds some still open waits a little.
+            while (receipts.Any(r => !r.IsFinal) && DateTime.UtcNow < deadline)
             {
-                while (receipts[i] is { IsFinal: false, MessageUUID: { } id } && DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(200, cancellationToken);
-                    receipts[i] = (await http.GetFromJsonAsync<MemoReceipt>($"apis/v1/receipts/{id}", Json, cancellationToken))!;
-                }
+                for (var i = 0; i < receipts.Count; i++)
+                    if (receipts[i] is { IsFinal: false, MessageUUID: { } id })
+                        receipts[i] = (await http.GetFromJsonAsync<MemoReceipt>($"apis/v1/receipts/{id}", Json, cancellationToken))!;
+                if (receipts.Any(r => !r.IsFinal)) await Task.Delay(200, cancellationToken);
             }
         }
         var table = new Table().AddColumns("messageUUID", "messageId", "receiptStatus", "errorCode", "errorMessage");

@@ -274,6 +274,38 @@ public class MemoTests
         Assert.All(documents.Zip(read), pair => Assert.Equal(pair.First.Item2, pair.Second.Item2));
     }
 
+    [Theory]
+    [InlineData("lzma")]
+    [InlineData("xz")]
+    public async Task An_archive_made_by_tar_and_xz_is_read(string format)
+    {
+        var folder = Directory.CreateTempSubdirectory("memo-tar-");
+        try
+        {
+            var documents = Enumerable.Range(0, 2).Select(i => ($"memo-{i}.xml", Letter(Guid.NewGuid()).Bytes())).ToList();
+            foreach (var (name, bytes) in documents) await System.IO.File.WriteAllBytesAsync(Path.Combine(folder.FullName, name), bytes);
+            var archive = Path.Combine(folder.FullName, "memos.tar.lzma");
+            using (var tool = System.Diagnostics.Process.Start("sh", ["-c", $"tar -cf - -C '{folder.FullName}' memo-0.xml memo-1.xml | xz --format={format} > '{archive}'"]))
+            {
+                await tool.WaitForExitAsync();
+                Assert.Equal(0, tool.ExitCode);
+            }
+
+            var read = new List<(string, byte[])>();
+            await using var stream = System.IO.File.OpenRead(archive);
+            await MemoArchive.ReadEach(stream, async (name, content) =>
+            {
+                using var copy = new MemoryStream();
+                await content.CopyToAsync(copy);
+                read.Add((name, copy.ToArray()));
+            });
+
+            Assert.Equal(documents.Select(d => d.Item1), read.Select(r => r.Item1));
+            Assert.All(documents.Zip(read), pair => Assert.Equal(pair.First.Item2, pair.Second.Item2));
+        }
+        finally { folder.Delete(recursive: true); }
+    }
+
     [Fact]
     public async Task A_body_that_is_not_a_tar_lzma_is_refused_as_such()
     {

@@ -308,7 +308,7 @@ public abstract class NgdpApiTests(PlatformFixture platform)
             Assert.All(single.Receipts.Concat(packed.Receipts), r => Assert.Equal(("COMPLETED", (string?)null), (r.ReceiptStatus, r.ErrorCode)));
             Assert.Single(packed.Receipts.Select(r => r.TransmissionId).Distinct());
             Assert.Empty(single.Refusals.Concat(packed.Refusals));
-            Assert.Contains("2 MeMo received, 0 refused", output.ToString());
+            Assert.Contains("2 MeMo taken in, 0 refused", output.ToString());
         }
         finally { folder.Delete(recursive: true); }
     }

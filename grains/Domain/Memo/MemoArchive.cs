@@ -7,7 +7,8 @@ using SharpCompress.Writers.Tar;
 namespace DigitalPost.Domain.Memo;
 
 /// <summary>Several MeMo files in one upload, as NgDP takes them: a tar archive compressed with LZMA (the ".lzma"
-/// format: 5 bytes of properties, the uncompressed size as 8 bytes little-endian or -1 for unknown, then the stream).</summary>
+/// format: 5 bytes of properties, the uncompressed size as 8 bytes little-endian or -1 for unknown, then the stream;
+/// xz's container is read too, as tools that call xz for LZMA write it).</summary>
 public static class MemoArchive
 {
     private const int HeaderBytes = 13;
@@ -19,22 +20,32 @@ public static class MemoArchive
         var header = new byte[HeaderBytes];
         if (await archive.ReadAtLeastAsync(header, HeaderBytes, throwOnEndOfStream: false, cancellationToken) < HeaderBytes)
             throw new InvalidDataException("is shorter than an LZMA header (13 bytes)");
+        if (header.AsSpan(0, XzMagic.Length).SequenceEqual(XzMagic))
+        {
+            // xz's own container, which "tar --lzma" writes where lzma is xz: the reader knows it as a compressed tar.
+            await ReadTar(new PrefixedStream(header, archive), take, cancellationToken);
+            return;
+        }
         var size = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(5));
         Stream lzma;
         try { lzma = await LzmaStream.CreateAsync(header[..5], archive, -1, size, leaveOpen: true); }
         catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException("does not start with LZMA properties", e); }
-        await using (lzma)
+        await using (lzma) await ReadTar(lzma, take, cancellationToken);
+    }
+
+    private static readonly byte[] XzMagic = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00];
+
+    private static async Task ReadTar(Stream tarStream, Func<string, Stream, Task> take, CancellationToken cancellationToken)
+    {
+        IAsyncReader reader;
+        try { reader = await ReaderFactory.OpenAsyncReader(tarStream, new ReaderOptions { LeaveStreamOpen = true }, cancellationToken); }
+        catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException("is not a tar archive compressed with LZMA", e); }
+        if (reader.Type != ArchiveType.Tar) throw new InvalidDataException("is an archive compressed with LZMA, but not a tar archive");
+        while (await Next(reader, cancellationToken))
         {
-            IAsyncReader reader;
-            try { reader = await ReaderFactory.OpenAsyncReader(lzma, new ReaderOptions { LeaveStreamOpen = true }, cancellationToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException("is not a tar archive compressed with LZMA", e); }
-            if (reader.Type != ArchiveType.Tar) throw new InvalidDataException("is an archive compressed with LZMA, but not a tar archive");
-            while (await Next(reader, cancellationToken))
-            {
-                if (reader.Entry.IsDirectory) continue;
-                await using var entry = await reader.OpenEntryStreamAsync(cancellationToken);
-                await take(reader.Entry.Key ?? "", entry);
-            }
+            if (reader.Entry.IsDirectory) continue;
+            await using var entry = await reader.OpenEntryStreamAsync(cancellationToken);
+            await take(reader.Entry.Key ?? "", entry);
         }
     }
 
@@ -62,6 +73,42 @@ public static class MemoArchive
             }
         }
         await output.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The bytes already read, then the rest of the stream.</summary>
+    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+    {
+        private int _at;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_at == prefix.Length) return rest.Read(buffer);
+            var n = Math.Min(buffer.Length, prefix.Length - _at);
+            prefix.AsSpan(_at, n).CopyTo(buffer);
+            _at += n;
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_at == prefix.Length) return await rest.ReadAsync(buffer, cancellationToken);
+            return Read(buffer.Span);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Writes the header (filled in once the encoder's properties are known) before the first compressed byte.</summary>
