@@ -3,6 +3,7 @@ using System.Text.Json;
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
+using DigitalPost.Ngdp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -49,6 +50,7 @@ public sealed class MessageGrain(
     ICitizenLaneStore citizens,
     IDocumentStore documents,
     IVirkMailboxStore virkMailboxes,
+    IMessageOutcomes outcomes,
     ILogger<MessageGrain> log) : Grain, IMessageGrain
 {
     private readonly ResendFlowOptions _options = options.Value;
@@ -487,6 +489,9 @@ public sealed class MessageGrain(
             S.ScheduledWakeUp = due;
         }
         await Publish();
+        // The receipt of a MeMo sent through the NgDP face is completed before the final state is stored, as the batch
+        // is told: a crash in between tells it again, which changes nothing.
+        if (IsFinal) await outcomes.Finished(new MessageOutcome(Uuid, S.Status, S.ErrorCode, S.ErrorText, time.GetUtcNow()));
         await state.WriteStateAsync();
         // A message with its final state needs no activation; a status query reads it back from storage.
         if (IsFinal) DeactivateOnIdle();

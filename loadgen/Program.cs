@@ -267,5 +267,24 @@ virkMove.SetAction(async (parse, cancellationToken) =>
     return report.LeftInMailbox == 0 && report.PushesReceived >= report.Letters ? 0 : 1;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove };
+var memoFiles = new Argument<FileInfo[]>("files") { Description = "MeMo files (.xml) and archives of them (.tar.lzma).", Arity = ArgumentArity.OneOrMore };
+memoFiles.AcceptExistingOnly();
+var systemId = new Option<string>("--system-id") { Description = "The sender system's id (or the environment variable DIGITALPOST_SYSTEM_ID).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DIGITALPOST_SYSTEM_ID") ?? "" };
+var apiToken = new Option<string>("--api-token") { Description = "The sender system's API token, its API key (or the environment variable DIGITALPOST_API_KEY).",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DIGITALPOST_API_KEY") ?? "" };
+var pack = new Option<bool>("--pack") { Description = "Send the .xml files together as one tar.lzma, rather than one request each." };
+var memoFollow = new Option<TimeSpan?>("--follow") { Description = "Wait this long for every receipt to be final (COMPLETED or an error)." };
+var memo = new Command("memo", "Send MeMo files through the platform's NgDP face (POST /apis/v1/memos/, Basic authentication), one by one or as a tar.lzma, and print their receipts.")
+{
+    memoFiles, platform, systemId, apiToken, pack, memoFollow,
+};
+memo.SetAction(async (parse, cancellationToken) =>
+{
+    var summary = await MemoSend.Run(new MemoSettings(parse.GetValue(platform)!, parse.GetValue(systemId)!, parse.GetValue(apiToken)!,
+        parse.GetValue(memoFiles)!, parse.GetValue(pack), parse.GetValue(memoFollow)), AnsiConsole.Console, cancellationToken);
+    return summary.Refusals.Count == 0 && summary.Receipts.All(r => r.ErrorCode is null) ? 0 : 1;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove, memo };
 return await root.Parse(args).InvokeAsync();

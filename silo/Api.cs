@@ -3,6 +3,7 @@ using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
 using DigitalPost.Silo.Auth;
+using DigitalPost.Silo.Ngdp;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
@@ -48,6 +49,7 @@ public static class Api
         app.MapIncomingPostApi();
         app.MapMassSendingApi();
         app.MapCredentialsApi();
+        app.MapNgdpApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
             new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
                 await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await registry.Counts(), ProcessView.Now())).RequireOperator();

@@ -2,6 +2,8 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
 using DigitalPost.Silo.Auth;
+using DigitalPost.Ngdp;
+using DigitalPost.Silo.Ngdp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
@@ -67,6 +69,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
             silo.Services.AddSingleton<IVirkMailboxStore, PostgresVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, PostgresReplyStore>();
+            silo.Services.AddSingleton<INgdpReceiptStore, PostgresNgdpReceiptStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -87,6 +90,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
             silo.Services.AddSingleton<IVirkMailboxStore, MemoryVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, MemoryReplyStore>();
+            silo.Services.AddSingleton<INgdpReceiptStore, MemoryNgdpReceiptStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -95,6 +99,7 @@ public static class SiloExtensions
         else silo.UseInMemoryReminderService();
         // Letters' status changes flow to their batch on a stream; pub-sub state lets other services subscribe too.
         silo.AddMemoryStreams(LetterStream.Provider);
+        silo.Services.AddSingleton<IMessageOutcomes>(sp => sp.GetRequiredService<INgdpReceiptStore>());
         silo.Services.AddDigitalPostGrains(configuration);
         // Overdue wake-ups fire as soon as a silo is up, not at the shards' next keep-alive reminder (up to a minute).
         // The reminders remain the guarantee, so a shard that cannot be reached now does not stop the silo.
@@ -139,6 +144,7 @@ public static class SiloExtensions
         services.AddScoped<BatchIntake>();
         services.AddSingleton<MessageIntake>();
         services.AddSingleton<IncomingPost>();
+        services.AddNgdpApi();
         services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
         services.AddSingleton<RegistryLoading>();
         services.TryAddSingleton<LetterRendering>();

@@ -83,14 +83,21 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 
     /// <summary>401 as problem details. The Basic challenge lets a browser ask an operator for the dashboard's
     /// credentials (id and key).</summary>
+    /// <remarks>The NgDP face answers with NgDP's own error body, which its sender systems read.</remarks>
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         Response.Headers.WWWAuthenticate = "Basic realm=\"Digital Post\", charset=\"UTF-8\"";
-        return Results.Problem(statusCode: StatusCodes.Status401Unauthorized,
-            title: $"Credentials are required: an API key in the {Header} header, or Authorization: Basic base64(id:key)").ExecuteAsync(Context);
+        return (IsNgdp
+            ? Ngdp.NgdpJson.Error(StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "A sender system authenticates with Authorization: Basic base64(systemId:apiToken)")
+            : Results.Problem(statusCode: StatusCodes.Status401Unauthorized,
+                title: $"Credentials are required: an API key in the {Header} header, or Authorization: Basic base64(id:key)")).ExecuteAsync(Context);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        Results.Problem(statusCode: StatusCodes.Status403Forbidden,
-            title: "These credentials do not allow this request", detail: $"The caller is {Context.User.Identity?.Name} ({Context.User.FindFirstValue(ClaimTypes.Role)}).").ExecuteAsync(Context);
+        (IsNgdp
+            ? Ngdp.NgdpJson.Error(StatusCodes.Status403Forbidden, "FORBIDDEN", "These credentials are not a sender system's")
+            : Results.Problem(statusCode: StatusCodes.Status403Forbidden,
+                title: "These credentials do not allow this request", detail: $"The caller is {Context.User.Identity?.Name} ({Context.User.FindFirstValue(ClaimTypes.Role)}).")).ExecuteAsync(Context);
+
+    private bool IsNgdp => Request.Path.StartsWithSegments(Ngdp.NgdpApi.Prefix, StringComparison.OrdinalIgnoreCase);
 }

@@ -94,6 +94,9 @@ public abstract class AccessTests(PlatformFixture platform)
             new("GET", "/api/senders/me", none, "alpha", AlsoAllowed: ["beta"]),
             new("PUT", "/api/senders/me/webhook", () => Json(new WebhookBody(null)), "alpha", AlsoAllowed: ["beta"]),
             new("GET", $"/api/recipients/{citizen}", none, "alpha", AlsoAllowed: senders),
+            // The NgDP face: every sender system reads its own receipts and looks up contacts.
+            new("GET", "/apis/v1/receipts/?page=0&size=10", none, "alpha", AlsoAllowed: senders),
+            new("GET", $"/apis/v1/contacts/?cprNumber={citizen}", none, "alpha", AlsoAllowed: senders),
             // A receipt only from the system the message was pushed to.
             new("POST", "/api/receipts", () => Json(new BusinessReceipt(message, true)), "receiver", "other receiver", HttpStatusCode.Forbidden),
             new("POST", "/api/receipts/batch", () => Json(new[] { new BusinessReceipt(message, true) }), "receiver", "other receiver", HttpStatusCode.OK),
