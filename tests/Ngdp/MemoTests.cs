@@ -77,7 +77,7 @@ public class MemoTests
             new MessageHeader(uuid, "Påmindelse", new Sender(AlphaCvr, "Alfa Kommune"), new Recipient("0101901234", RecipientIdType.Cpr, Label: "Anna"),
                 MessageType.DigitalPost, "Husk fristen", Mandatory: true, LegalNotification: false, Reply: true,
                 ReplyByDateTime: new DateTimeOffset(2026, 2, 1, 12, 0, 0, TimeSpan.Zero), DoNotDeliverUntilDate: new DateTimeOffset(2026, 1, 8, 0, 0, 0, TimeSpan.Zero),
-                ContentData: new ContentData("SAG-1", "27.24.00")),
+                ContentData: new ContentData("SAG-1", "27.24.00"), ReplyData: [new ReplyData(Guid.NewGuid())]),
             new MessageBody(
                 new Document("Brev", [new DocumentFile("brev.pdf", "application/pdf", Pdf)], [
                     new DocumentAction(ActionCode.Aftale, "Book tid", Reservation: "Samtale på rådhuset",

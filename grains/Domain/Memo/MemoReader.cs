@@ -128,6 +128,7 @@ public sealed class MemoReader
         Sender? sender = null;
         Recipient? recipient = null;
         ContentData? content = null;
+        var replies = new List<ReplyData>();
         bool sawSender = false, sawRecipient = false;
         var errorsBefore = _errors.Count;
         await Children(async (name, _) =>
@@ -148,7 +149,9 @@ public sealed class MemoReader
                 case "Recipient": sawRecipient = true; recipient = await ReadRecipient(); break;
                 case "ContentData": content = await ReadContentData(); break;
                 case "ForwardData": await Required("messageUUID", "originalMessageDateTime", "originalSender"); break;
-                case "ReplyData": await ReadReplyData(); break;
+                case "ReplyData":
+                    if (await ReadReplyData() is { } answered) replies.Add(new ReplyData(answered));
+                    break;
                 // messageCode, additionalNotification, postType and the like: MeMo's, not the platform's.
                 default: await _xml.SkipAsync(); break;
             }
@@ -180,7 +183,7 @@ public sealed class MemoReader
         if (!sawRecipient) Missing<Recipient>("Recipient");
         if (_errors.Count > errorsBefore || type is null || id is null || sender is null || recipient is null) return null;
         return new MessageHeader(id.Value, label!, sender, recipient, type.Value, notification, isMandatory, isLegal, isReply,
-            replyByDateTime, doNotDeliverUntil, content);
+            replyByDateTime, doNotDeliverUntil, content, replies.Count > 0 ? replies : null);
     }
 
     private async Task<Sender?> ReadSender()
@@ -275,7 +278,8 @@ public sealed class MemoReader
         return caseId is null && kle is null ? null : new ContentData(caseId, kle);
     }
 
-    private async Task ReadReplyData()
+    /// <summary>The letter a reply answers; null (with an error) when its messageUUID is missing or not a UUID.</summary>
+    private async Task<Guid?> ReadReplyData()
     {
         var fields = await Fields(new() { ["messageUUID"] = Memo.MaxText }, async name =>
         {
@@ -284,6 +288,8 @@ public sealed class MemoReader
             return true;
         }, countRepeats: ("AdditionalReplyData", Memo.MaxAdditionalReplyData));
         Require(fields, "messageUUID");
+        return fields.GetValueOrDefault("messageUUID") is not { } uuid ? null
+            : Guid.TryParse(uuid, out var answered) ? answered : Invalid<Guid?>("messageUUID", "is not a UUID", uuid);
     }
 
     private async Task Required(params string[] names)

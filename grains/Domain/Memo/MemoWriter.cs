@@ -46,7 +46,7 @@ public static class MemoWriter
 
         await Start(xml, "Sender");
         await Leaf(xml, "senderID", header.Sender.SenderId);
-        await Leaf(xml, "idType", "CVR");
+        await Leaf(xml, "idType", header.Sender.IdType == RecipientIdType.Cpr ? "CPR" : "CVR");
         await Leaf(xml, "label", header.Sender.Label ?? header.Sender.SenderId);
         await xml.WriteEndElementAsync();
 
@@ -77,6 +77,12 @@ public static class MemoWriter
                 await Leaf(xml, "subjectKey", content.KleNumber);
                 await xml.WriteEndElementAsync();
             }
+            await xml.WriteEndElementAsync();
+        }
+        foreach (var answered in header.ReplyData ?? [])
+        {
+            await Start(xml, "ReplyData");
+            await Leaf(xml, "messageUUID", answered.MessageUuid.ToString());
             await xml.WriteEndElementAsync();
         }
         await xml.WriteEndElementAsync();
