@@ -64,6 +64,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IPrintStore, PostgresPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, PostgresDocumentStore>();
             silo.Services.AddSingleton<IRecipientRegistryStore, PostgresRecipientRegistryStore>();
+            silo.Services.AddSingleton<INotificationStore, PostgresNotificationStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -78,10 +79,14 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, MemoryArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, MemoryWebhookOutbox>();
-            silo.Services.AddSingleton<ICitizenLaneStore, MemoryCitizenLaneStore>();
+            // The notifier reads the memory mailboxes and registry as they are, so each is one instance under two names.
+            silo.Services.AddSingleton<MemoryCitizenLaneStore>();
+            silo.Services.AddSingleton<ICitizenLaneStore>(sp => sp.GetRequiredService<MemoryCitizenLaneStore>());
             silo.Services.AddSingleton<IPrintStore, MemoryPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
-            silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
+            silo.Services.AddSingleton<MemoryRecipientRegistryStore>();
+            silo.Services.AddSingleton<IRecipientRegistryStore>(sp => sp.GetRequiredService<MemoryRecipientRegistryStore>());
+            silo.Services.AddSingleton<INotificationStore, MemoryNotificationStore>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
@@ -97,6 +102,10 @@ public static class SiloExtensions
         {
             try { await services.GetRequiredService<WakeUps>().ResumeAll(); }
             catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "Wake-up shards were not resumed at start; their reminders will"); }
+            // The notifier's wake-ups chain themselves; this starts the chain on a new database, and names the same
+            // wake-up as the chain on one that has it.
+            try { await services.GetRequiredService<IGrainFactory>().GetGrain<INotifierGrain>(0).Start(); }
+            catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "The notifier was not started; the next silo to start starts it"); }
         });
         return silo;
     }

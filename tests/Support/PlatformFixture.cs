@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
+using DigitalPost.LoadGen.Notifications;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Silo;
 using Microsoft.AspNetCore.Builder;
@@ -32,6 +33,8 @@ public class PlatformFixture : IAsyncLifetime
 
     public FakeTimeProvider Time { get; } = new(Start);
     public SmtpSink Smtp { get; private set; } = null!;
+    /// <summary>The SMS provider that notifications of new post go to.</summary>
+    public SmsSimulator Sms { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public IClusterClient Client => Cluster.Client;
     public HttpClient Http { get; private set; } = null!;
@@ -83,6 +86,8 @@ public class PlatformFixture : IAsyncLifetime
         ["Print:PrintAfter"] = "1.00:00:00",
         ["Print:HandOverAfter"] = "1.00:00:00",
         ["Webhooks:FirstRetry"] = "00:01:00",
+        ["Notifications:Interval"] = "00:01:00",
+        ["Notifications:Sms:Endpoint"] = Sms.Endpoint.ToString(),
     }).AddInMemoryCollection(storage).Build();
 
     public const string AlphaSender = "alfa-kommune";
@@ -93,6 +98,7 @@ public class PlatformFixture : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         Smtp = await SmtpSink.Start();
+        Sms = await SmsSimulator.Start();
         _configuration = Configuration(await PrepareStorage());
         Flow = _configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
         await StartCluster();
@@ -121,6 +127,7 @@ public class PlatformFixture : IAsyncLifetime
         Beta.Dispose();
         await Cluster.DisposeAsync();
         await Smtp.DisposeAsync();
+        await Sms.DisposeAsync();
     }
 
     /// <summary>Stops the silo and its HTTP API the hard way, as a crash or a killed process would (no grain gets to
