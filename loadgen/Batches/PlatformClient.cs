@@ -100,7 +100,7 @@ public sealed class PlatformClient : IDisposable
         return (await response.Content.ReadFromJsonAsync<RegistryLoaded>(PlatformJson.Options, cancellationToken))!;
     }
 
-    private async Task<T> Get<T>(string path, CancellationToken cancellationToken)
+    internal async Task<T> Get<T>(string path, CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync(path, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
