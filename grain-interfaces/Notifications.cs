@@ -15,7 +15,8 @@ public enum NotificationChannel
 [Alias("dp.INotifierGrain")]
 public interface INotifierGrain : IGrainWithIntegerKey, IWakeUpTarget
 {
-    /// <summary>Makes sure the next sweep is scheduled; every silo calls it as it starts.</summary>
+    /// <summary>Makes sure the next sweep is scheduled (the wake-ups then chain themselves); whatever appends letters to
+    /// the mailboxes calls it first.</summary>
     [Alias("Start")] Task Start();
 
     [Alias("GetStatus")] Task<NotificationStatus> GetStatus();

@@ -7,8 +7,8 @@ using Orleans.Concurrency;
 namespace DigitalPost.Grains;
 
 /// <summary>Notifications of new post (advisering), on the platform's clock: each wake-up schedules the next (at the
-/// next multiple of <see cref="NotificationOptions.Interval"/>, so every silo's start and every wake-up name the same
-/// one and the chain never doubles), then sweeps in the background: the store queues the notifications of the letters
+/// next multiple of <see cref="NotificationOptions.Interval"/>, so every start and every wake-up name the same one and
+/// the chain never doubles), then sweeps in the background: the store queues the notifications of the letters
 /// appended since the last sweep in one step, and the channels' senders are told to send what is due. A sweep runs
 /// at a time; one that fails is simply the next one's work, as the watermark did not move.</summary>
 [Reentrant]

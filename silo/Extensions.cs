@@ -102,10 +102,6 @@ public static class SiloExtensions
         {
             try { await services.GetRequiredService<WakeUps>().ResumeAll(); }
             catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "Wake-up shards were not resumed at start; their reminders will"); }
-            // The notifier's wake-ups chain themselves; this starts the chain on a new database, and names the same
-            // wake-up as the chain on one that has it.
-            try { await services.GetRequiredService<IGrainFactory>().GetGrain<INotifierGrain>(0).Start(); }
-            catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "The notifier was not started; the next silo to start starts it"); }
         });
         return silo;
     }
