@@ -24,7 +24,11 @@ public sealed record Citizen(
     /// <summary>CPR numbers of the citizen's guardians (værger, forældremyndighedsindehavere).</summary>
     [property: Id(4)] IReadOnlyList<string> Guardians,
     /// <summary>Postal address, one line per element.</summary>
-    [property: Id(5)] IReadOnlyList<string> Address);
+    [property: Id(5)] IReadOnlyList<string> Address,
+    /// <summary>Where the citizen chose to be told of new post (advisering) by e-mail; null: not by e-mail.</summary>
+    [property: Id(6)] string? NotificationEmail = null,
+    /// <summary>The mobile number (E.164, +45...) the citizen chose to be told of new post on by SMS; null: not by SMS.</summary>
+    [property: Id(7)] string? NotificationMobile = null);
 
 [GenerateSerializer, Immutable, Alias("dp.Company")]
 public sealed record Company(

@@ -30,6 +30,10 @@ public static class GrainsExtensions
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<BulkReceipts>();
+        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section));
+        services.AddHttpClient(SmsNotificationTransport.Client);
+        services.AddSingleton<INotificationTransport, EmailNotificationTransport>();
+        services.AddSingleton<INotificationTransport, SmsNotificationTransport>();
         return services;
     }
 }

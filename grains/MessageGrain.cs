@@ -338,6 +338,8 @@ public sealed class MessageGrain(
                 Record(MessageEventKind.SentAsNemSms, "sent as NemSMS");
                 break;
             default:
+                // Before the letter lands: the notifier's durable wake-up is then there for it, whatever happens after.
+                await GrainFactory.GetGrain<INotifierGrain>(0).Start();
                 await citizens.Append(LetterLane.CitizenMailbox, [CitizenLetterOf(now)]);
                 S.Target = DeliveryTarget.CitizenMailbox;
                 S.Status = MessageStatus.Delivered;

@@ -5,6 +5,7 @@ using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Batches;
 using DigitalPost.LoadGen.Messages;
 using DigitalPost.LoadGen.Organisations;
+using DigitalPost.LoadGen.Notifications;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.LoadGen.Registry;
 using DigitalPost.LoadGen.WakeUps;
@@ -138,17 +139,24 @@ var mix = new Option<string>("--mix")
     Description = "Who the batch goes to, in percent: citizens (registered: their mailbox), exempt (physical post), nemsms (subscribers), organisations (receiver systems); or default, citizens, organisations.",
     DefaultValueFactory = _ => "default",
 };
+var notify = new Option<NotifyChoice>("--notify")
+{
+    Description = "The batch's registered citizens chose notifications of new post (Email, Sms, Both): measure them, with a counting SMTP server on --smtp-port and the simulated SMS provider on --sms-listen (start the silo with --Smtp:Host 127.0.0.1 --Smtp:Port <port> --Notifications:Sms:Endpoint <sms-listen>/sms).",
+    DefaultValueFactory = _ => NotifyChoice.None,
+};
+var smtpPort = new Option<int>("--smtp-port") { Description = "Where the counting SMTP server listens, with --notify.", DefaultValueFactory = _ => 2525 };
+var smsListen = new Option<string>("--sms-listen") { Description = "Where the simulated SMS provider listens, with --notify.", DefaultValueFactory = _ => "http://127.0.0.1:5400" };
 var compareLanes = new Option<bool>("--compare-lanes") { Description = "Also run a batch to organisations only and one to citizens only, of the same size, in the same run." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
-    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes,
+    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes, notify, smtpPort, smsListen,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
         parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres),
-        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey)),
+        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!),
         console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
     return report.Batch.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;

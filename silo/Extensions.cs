@@ -70,6 +70,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IVirkMailboxStore, PostgresVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, PostgresReplyStore>();
             silo.Services.AddSingleton<INgdpReceiptStore, PostgresNgdpReceiptStore>();
+            silo.Services.AddSingleton<INotificationStore, PostgresNotificationStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -84,10 +85,14 @@ public static class SiloExtensions
             silo.Services.AddSingleton<ILetterStore, MemoryLetterStore>();
             silo.Services.AddSingleton<IArchiveStore, MemoryArchiveStore>();
             silo.Services.AddSingleton<IWebhookOutbox, MemoryWebhookOutbox>();
-            silo.Services.AddSingleton<ICitizenLaneStore, MemoryCitizenLaneStore>();
+            // The notifier reads the memory mailboxes and registry as they are, so each is one instance under two names.
+            silo.Services.AddSingleton<MemoryCitizenLaneStore>();
+            silo.Services.AddSingleton<ICitizenLaneStore>(sp => sp.GetRequiredService<MemoryCitizenLaneStore>());
             silo.Services.AddSingleton<IPrintStore, MemoryPrintStore>();
             silo.Services.AddSingleton<IDocumentStore, MemoryDocumentStore>();
-            silo.Services.AddSingleton<IRecipientRegistryStore, MemoryRecipientRegistryStore>();
+            silo.Services.AddSingleton<MemoryRecipientRegistryStore>();
+            silo.Services.AddSingleton<IRecipientRegistryStore>(sp => sp.GetRequiredService<MemoryRecipientRegistryStore>());
+            silo.Services.AddSingleton<INotificationStore, MemoryNotificationStore>();
             silo.Services.AddSingleton<IVirkMailboxStore, MemoryVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, MemoryReplyStore>();
             silo.Services.AddSingleton<INgdpReceiptStore, MemoryNgdpReceiptStore>();

@@ -43,7 +43,7 @@ internal sealed class BinaryCopyRows : IDisposable
     }
 
     /// <summary>The most bytes a text field takes.</summary>
-    public static int MaxBytes(string value) => 4 + Encoding.UTF8.GetMaxByteCount(value.Length);
+    public static int MaxBytes(string? value) => 4 + Encoding.UTF8.GetMaxByteCount(value?.Length ?? 0);
 
     /// <summary>The most bytes a text array field takes.</summary>
     public static int MaxBytes(IReadOnlyList<string> values)
@@ -58,6 +58,13 @@ internal sealed class BinaryCopyRows : IDisposable
         var written = Encoding.UTF8.GetBytes(value, _block.AsSpan(_length + 4));
         Int32Raw(written);
         _length += written;
+    }
+
+    /// <summary>A text field that may be NULL (length -1, no bytes).</summary>
+    public void TextOrNull(string? value)
+    {
+        if (value is null) Int32Raw(-1);
+        else Text(value);
     }
 
     public void Int16(short value)

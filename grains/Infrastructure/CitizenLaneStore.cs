@@ -23,17 +23,29 @@ public interface ICitizenLaneStore
 public sealed class MemoryCitizenLaneStore : ICitizenLaneStore
 {
     private readonly ConcurrentDictionary<(LetterLane, Guid), CitizenLetter> _letters = new();
+    // The mailbox's letters in the order they were appended, for the notifier: an append and its place are taken
+    // under one lock, so a reader never sees a later letter without the earlier ones.
+    private readonly List<CitizenLetter> _mailboxInOrder = [];
 
     public Task Append(LetterLane lane, IReadOnlyList<CitizenLetter> letters)
     {
         CitizenLanes.TableOf(lane);
-        foreach (var letter in letters) _letters.TryAdd((lane, letter.MessageUuid), letter);
+        lock (_mailboxInOrder)
+            foreach (var letter in letters)
+                if (_letters.TryAdd((lane, letter.MessageUuid), letter) && lane == LetterLane.CitizenMailbox) _mailboxInOrder.Add(letter);
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<CitizenLetter>> Of(LetterLane lane, string cpr) =>
         Task.FromResult<IReadOnlyList<CitizenLetter>>([.. _letters.Where(l => l.Key.Item1 == lane && l.Value.Cpr == cpr)
             .Select(l => l.Value).OrderBy(l => l.At).ThenBy(l => l.MessageUuid)]);
+
+    /// <summary>The letters appended to the mailboxes from place <paramref name="from"/> on, and the place after them.</summary>
+    public (IReadOnlyList<CitizenLetter> Letters, long Next) MailboxSince(long from)
+    {
+        lock (_mailboxInOrder)
+            return (from >= _mailboxInOrder.Count ? [] : _mailboxInOrder.GetRange((int)from, _mailboxInOrder.Count - (int)from), _mailboxInOrder.Count);
+    }
 }
 
 /// <summary>The lanes in PostgreSQL (tables <c>citizen_mailbox</c> and <c>nemsms_queue</c>, deploy/sql): one binary COPY

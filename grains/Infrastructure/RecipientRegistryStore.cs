@@ -46,6 +46,9 @@ public sealed class MemoryRecipientRegistryStore(TimeProvider time) : IRecipient
 
     public Task<RegistryCounts> UpsertCitizens(IReadOnlyList<Citizen> citizens) => LoadCitizens(citizens, citizens.Count);
 
+    /// <summary>The citizen with the CPR number, if registered: the notifier's view of the registry.</summary>
+    public Citizen? Citizen(string cpr) => _citizens.GetValueOrDefault(cpr);
+
     public Task<RegistryCounts> LoadCitizens(IEnumerable<Citizen> citizens, int chunkRows, CancellationToken cancellationToken = default)
     {
         foreach (var citizen in citizens) _citizens[citizen.Cpr] = citizen;
@@ -99,7 +102,7 @@ public sealed class MemoryRecipientRegistryStore(TimeProvider time) : IRecipient
 /// </summary>
 public sealed class PostgresRecipientRegistryStore(NpgsqlDataSource db, TimeProvider time) : IRecipientRegistryStore
 {
-    private const string CitizenColumns = "cpr, name, status, nemsms, guardians, address";
+    private const string CitizenColumns = "cpr, name, status, nemsms, guardians, address, notify_email, notify_mobile";
     private const string CompanyColumns = "cvr, name, mailbox_active, address";
 
     /// <summary>Rows of the statement's upsert that were inserted rather than updated: an updated row's new version
@@ -173,14 +176,17 @@ public sealed class PostgresRecipientRegistryStore(NpgsqlDataSource db, TimeProv
         {
             var c = citizen.Current;
             rows ??= new BinaryCopyRows();
-            rows.StartRow(6, BinaryCopyRows.MaxBytes(c.Cpr) + BinaryCopyRows.MaxBytes(c.Name) + 6 + 5 +
-                BinaryCopyRows.MaxBytes(c.Guardians) + BinaryCopyRows.MaxBytes(c.Address));
+            rows.StartRow(8, BinaryCopyRows.MaxBytes(c.Cpr) + BinaryCopyRows.MaxBytes(c.Name) + 6 + 5 +
+                BinaryCopyRows.MaxBytes(c.Guardians) + BinaryCopyRows.MaxBytes(c.Address) +
+                BinaryCopyRows.MaxBytes(c.NotificationEmail) + BinaryCopyRows.MaxBytes(c.NotificationMobile));
             rows.Text(c.Cpr);
             rows.Text(c.Name);
             rows.Int16((short)c.Status);
             rows.Boolean(c.NemSms);
             rows.TextArray(c.Guardians);
             rows.TextArray(c.Address);
+            rows.TextOrNull(c.NotificationEmail);
+            rows.TextOrNull(c.NotificationMobile);
         }
         return rows;
     }
@@ -211,9 +217,11 @@ public sealed class PostgresRecipientRegistryStore(NpgsqlDataSource db, TimeProv
                     INSERT INTO citizen ({CitizenColumns}) SELECT {CitizenColumns} FROM citizen_in ORDER BY cpr
                     ON CONFLICT (cpr) DO UPDATE SET
                         name = excluded.name, status = excluded.status, nemsms = excluded.nemsms,
-                        guardians = excluded.guardians, address = excluded.address
-                    WHERE (citizen.name, citizen.status, citizen.nemsms, citizen.guardians, citizen.address)
-                          IS DISTINCT FROM (excluded.name, excluded.status, excluded.nemsms, excluded.guardians, excluded.address)
+                        guardians = excluded.guardians, address = excluded.address,
+                        notify_email = excluded.notify_email, notify_mobile = excluded.notify_mobile
+                    WHERE (citizen.name, citizen.status, citizen.nemsms, citizen.guardians, citizen.address, citizen.notify_email, citizen.notify_mobile)
+                          IS DISTINCT FROM (excluded.name, excluded.status, excluded.nemsms, excluded.guardians, excluded.address,
+                                            excluded.notify_email, excluded.notify_mobile)
                     RETURNING xmax = 0 AS inserted),
                 added AS (SELECT {CountInserted} AS n FROM upserted)
                 UPDATE registry_counts SET citizens = citizens + (SELECT n FROM added)
@@ -280,7 +288,7 @@ public sealed class PostgresRecipientRegistryStore(NpgsqlDataSource db, TimeProv
         var companies = new Dictionary<string, Company>();
         var cvrByPNumber = new Dictionary<string, string>();
         await using var batch = db.CreateBatch();
-        if (readCitizens) batch.BatchCommands.Add(Command("SELECT cpr, name, status, nemsms, guardians, address FROM citizen WHERE cpr = ANY($1)", cprs));
+        if (readCitizens) batch.BatchCommands.Add(Command($"SELECT {CitizenColumns} FROM citizen WHERE cpr = ANY($1)", cprs));
         if (readCompanies)
         {
             batch.BatchCommands.Add(Command("SELECT pnumber, cvr FROM company_pnumber WHERE pnumber = ANY($1)", pNumbers));
@@ -297,7 +305,8 @@ public sealed class PostgresRecipientRegistryStore(NpgsqlDataSource db, TimeProv
             {
                 while (await reader.ReadAsync())
                     citizens[reader.GetString(0)] = new Citizen(reader.GetString(0), reader.GetString(1), (RegistrationStatus)reader.GetInt16(2),
-                        reader.GetBoolean(3), reader.GetFieldValue<string[]>(4), reader.GetFieldValue<string[]>(5));
+                        reader.GetBoolean(3), reader.GetFieldValue<string[]>(4), reader.GetFieldValue<string[]>(5),
+                        reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7));
                 await reader.NextResultAsync();
             }
             if (readCompanies)

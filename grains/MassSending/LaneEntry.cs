@@ -26,8 +26,12 @@ internal sealed class LaneEntry(PartitionContext partition, ICitizenLaneStore ci
                 await print.Enqueue([.. lane.Select(o => new QueuedPrint(new PrintJob(o.Letter.MessageUuid!.Value, o.Recipient.Address,
                     1 + LetterFactory.Attachments(header, o.Row).Count(), partition.RefOf(o.Letter)), MessageStatus.SentToPrint, now + printAfter))]);
             else
+            {
+                // Before the letters land: the notifier's durable wake-up is then there for them, whatever happens after.
+                if (lane.Key == LetterLane.CitizenMailbox) await partition.Grains.GetGrain<INotifierGrain>(0).Start();
                 await citizens.Append(lane.Key, [.. lane.Select(o => new CitizenLetter(o.Letter.MessageUuid!.Value, o.Letter.RecipientId,
                     header.SenderId, Archiving.Label(header.Options.Label, o.Letter.Copy), now))]);
+            }
             foreach (var letter in lane.Select(o => o.Letter))
             {
                 var next = letter.Clone();

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using DigitalPost.Contracts;
+using DigitalPost.LoadGen.Notifications;
 using DigitalPost.LoadGen.Receivers;
 using Spectre.Console;
 
 namespace DigitalPost.LoadGen.Batches;
 
 public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout,
-    int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false, string? OperatorKey = null);
+    int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false, string? OperatorKey = null,
+    NotifyChoice Notify = NotifyChoice.None, int SmtpPort = 2525, string SmsListen = "http://127.0.0.1:5400");
 
 /// <summary>One batch's figures: from upload to every letter's final state.</summary>
 public sealed record BatchRun(
@@ -45,7 +47,9 @@ public sealed record BenchReport(
     double? Speedup,
     /// <summary>Binary COPY of as many letter-shaped rows into the same PostgreSQL: the floor of any durable ingest.</summary>
     double? CopyFloorSeconds,
-    double? TimesTheFloor);
+    double? TimesTheFloor,
+    /// <summary>The mixed batch's notifications of new post, with <c>--notify</c>.</summary>
+    NotificationRun? Notifications = null);
 
 /// <summary><c>loadgen bench</c>: a synthetic batch of N recipients in a chosen mix (registered citizens, exempt citizens,
 /// NemSMS subscribers, organisations spread over simulated receiver systems), from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
@@ -58,6 +62,8 @@ public static class Bench
         using var platform = new PlatformClient(settings.Platform, settings.ApiKey, operatorKey: settings.OperatorKey);
         await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen);
         await using var webhook = await WebhookCollector.Start();
+        await using var notifications = settings.Notify == NotifyChoice.None ? null : await NotificationBench.Start(settings.Notify, settings.SmtpPort, settings.SmsListen);
+        var completedAt = DateTime.UtcNow;
         var run = Guid.NewGuid().ToString("N")[..8];
 
         var cvrs = SyntheticCvrs(settings.Organisations, seed: run.GetHashCode());
@@ -76,9 +82,12 @@ public static class Bench
 
         var mix = settings.Mix ?? BenchMix.Default;
         var batches = 0;
-        var citizens = await LoadCitizens(platform, settings.Recipients, settings.CompareLanes ? [mix, BenchMix.CitizensOnly] : [mix], console, cancellationToken);
+        var citizens = await LoadCitizens(platform, settings.Recipients, settings.CompareLanes ? [mix, BenchMix.CitizensOnly] : [mix], notifications, console, cancellationToken);
 
+        if (notifications is not null) await notifications.Before(platform, cancellationToken);
         var batch = await RunBatch($"mixed batch ({mix})", settings.Recipients, mix, perMessage: false);
+        var notified = notifications is null ? null : await notifications.Measure(platform,
+            Math.Min(citizens[RecipientGroup.Citizen].Count, (long)Math.Ceiling(settings.Recipients * mix.Citizens / 100.0)), completedAt, settings.Timeout, console, cancellationToken);
         LaneComparison? lanes = null;
         if (settings.CompareLanes)
         {
@@ -90,7 +99,7 @@ public static class Bench
         double? floor = settings.Postgres is { } postgres ? await CopyFloor.Measure(postgres, settings.Recipients, console, cancellationToken) : null;
         return new BenchReport(cvrs.Count, settings.Profile.ToString(), settings.PushSize, mix.ToString(), batch, lanes, straightforward,
             straightforward is null ? null : Math.Round(batch.MessagesPerSecond / straightforward.MessagesPerSecond, 1),
-            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null);
+            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null, notified);
 
         async Task<BatchRun> RunBatch(string design, int recipients, BenchMix rowsMix, bool perMessage)
         {
@@ -120,6 +129,7 @@ public static class Bench
             console.MarkupLineInterpolated($"Accepted {accepted.Status?.Counts.Accepted} rows in {uploaded.TotalSeconds:0.00} s; following...");
             var final = await Send.Follow(platform, accepted.BatchId, settings.Timeout, console, cancellationToken);
             var elapsed = clock.Elapsed;
+            completedAt = DateTime.UtcNow;
 
             // The archive and the webhook trail the batch's completion: they are not on the way to a final state.
             var deadline = DateTime.UtcNow + settings.Timeout - elapsed;
@@ -146,7 +156,7 @@ public static class Bench
     /// <summary>Registers as many citizens of each group as the batches of the run address (registered, exempt with an
     /// address, NemSMS subscribers); nobody is in two groups, and a batch's rows go round each group's list.</summary>
     private static async Task<Dictionary<RecipientGroup, List<string>>> LoadCitizens(PlatformClient platform, int rows, IEnumerable<BenchMix> mixes,
-        IAnsiConsole console, CancellationToken cancellationToken)
+        NotificationBench? notifications, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var wanted = new Dictionary<RecipientGroup, int>
         {
@@ -162,10 +172,13 @@ public static class Bench
         var csv = new MemoryStream();
         await using (var writer = new StreamWriter(csv, new UTF8Encoding(false), leaveOpen: true))
         {
-            await writer.WriteLineAsync("cpr;navn;status;nemsms;vaerger;adresse");
-            foreach (var (cpr, i) in citizens[RecipientGroup.Citizen].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Borger {i};tilmeldt;nej;;");
-            foreach (var (cpr, i) in citizens[RecipientGroup.Exempt].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Fritaget {i};fritaget;nej;;Benchvej {i}|1000 København K");
-            foreach (var (cpr, i) in citizens[RecipientGroup.NemSms].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Sms {i};tilmeldt;ja;;");
+            // With --notify the registered citizens (the mailbox lane) chose notifications; the others did not.
+            var (header, none) = notifications is null ? ("cpr;navn;status;nemsms;vaerger;adresse", "") : (NotificationBench.Header, ";;");
+            await writer.WriteLineAsync(header);
+            foreach (var (cpr, i) in citizens[RecipientGroup.Citizen].Select((c, i) => (c, i)))
+                await writer.WriteLineAsync($"{cpr};Borger {i};tilmeldt;nej;;{(notifications is null ? "" : ";" + notifications.Cells(i))}");
+            foreach (var (cpr, i) in citizens[RecipientGroup.Exempt].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Fritaget {i};fritaget;nej;;Benchvej {i}|1000 København K{none}");
+            foreach (var (cpr, i) in citizens[RecipientGroup.NemSms].Select((c, i) => (c, i))) await writer.WriteLineAsync($"{cpr};Sms {i};tilmeldt;ja;;{none}");
         }
         csv.Position = 0;
         await platform.LoadRegistry("citizens", csv, cancellationToken);

@@ -111,7 +111,7 @@ public sealed class PlatformClient : IDisposable
         return (await response.Content.ReadFromJsonAsync<RegistryLoaded>(PlatformJson.Options, cancellationToken))!;
     }
 
-    private async Task<T> Get<T>(string path, CancellationToken cancellationToken, HttpClient? http = null)
+    internal async Task<T> Get<T>(string path, CancellationToken cancellationToken, HttpClient? http = null)
     {
         using var response = await (http ?? _http).GetAsync(path, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
+using DigitalPost.LoadGen.Notifications;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Silo;
 using DigitalPost.Silo.Auth;
@@ -33,6 +34,8 @@ public class PlatformFixture : IAsyncLifetime
 
     public FakeTimeProvider Time { get; } = new(Start);
     public SmtpSink Smtp { get; private set; } = null!;
+    /// <summary>The SMS provider that notifications of new post go to.</summary>
+    public SmsSimulator Sms { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public IClusterClient Client => Cluster.Client;
     public HttpClient Http { get; private set; } = null!;
@@ -130,6 +133,8 @@ public class PlatformFixture : IAsyncLifetime
         ["Print:PrintAfter"] = "1.00:00:00",
         ["Print:HandOverAfter"] = "1.00:00:00",
         ["Webhooks:FirstRetry"] = "00:01:00",
+        ["Notifications:Interval"] = "00:01:00",
+        ["Notifications:Sms:Endpoint"] = Sms.Endpoint.ToString(),
     }).AddInMemoryCollection(storage).Build();
 
     public const string OperatorName = "test-operator";
@@ -142,6 +147,7 @@ public class PlatformFixture : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         Smtp = await SmtpSink.Start();
+        Sms = await SmsSimulator.Start();
         _configuration = Configuration(await PrepareStorage());
         Flow = _configuration.GetSection(ResendFlowOptions.Section).Get<ResendFlowOptions>()!;
         await StartCluster();
@@ -173,6 +179,7 @@ public class PlatformFixture : IAsyncLifetime
         Beta.Dispose();
         await Cluster.DisposeAsync();
         await Smtp.DisposeAsync();
+        await Sms.DisposeAsync();
     }
 
     /// <summary>Stops the silo and its HTTP API the hard way, as a crash or a killed process would (no grain gets to

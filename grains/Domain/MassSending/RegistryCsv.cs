@@ -1,9 +1,11 @@
 using DigitalPost.Contracts;
+using DigitalPost.Domain.Notifications;
 
 namespace DigitalPost.Domain.MassSending;
 
 /// <summary>
-/// Reads the recipient registry from CSV: citizens (<c>cpr;navn;status;nemsms;vaerger;adresse</c>) and companies
+/// Reads the recipient registry from CSV: citizens (<c>cpr;navn;status;nemsms;vaerger;adresse</c>, optionally
+/// <c>epost;mobil</c>: where they chose to be notified of new post) and companies
 /// (<c>cvr;navn;postkasse;pnumre;adresse</c>), with Danish or English column names in any order. Lists inside a value
 /// (guardians, P-numbers, address lines) are separated by '|'. As for recipient files, a bad row is reported and skipped,
 /// a bad header rejects the file (<see cref="CsvHeaderException"/>), and row numbers count data rows from 1.
@@ -21,6 +23,9 @@ public static class RegistryCsv
         new(["nemsms"], false),
         new(["vaerger", "værger", "guardians"], false),
         new(["adresse", "address"], false),
+        // Notifications of new post (advisering): where the citizen chose to be told. Optional, so older files load.
+        new(["epost", "e-post", "email", "e-mail"], false),
+        new(["mobil", "mobile"], false),
     ];
 
     private static readonly Column[] CompanyColumns =
@@ -54,7 +59,7 @@ public static class RegistryCsv
         var seen = new FirstRows();
         return Read<Citizen>(reader, CitizenColumns, issue, (row, cells) =>
         {
-            var (cprColumn, nameColumn, statusColumn, nemSmsColumn, guardiansColumn, addressColumn) = (0, 1, 2, 3, 4, 5);
+            var (cprColumn, nameColumn, statusColumn, nemSmsColumn, guardiansColumn, addressColumn, emailColumn, mobileColumn) = (0, 1, 2, 3, 4, 5, 6, 7);
             var cpr = Cpr.Normalise(cells.Value(cprColumn));
             var check = Cpr.Check(cpr);
             var added = false;
@@ -93,13 +98,27 @@ public static class RegistryCsv
                 }
             }
 
+            // A notification address that cannot be used costs the citizen only that notification, not the mailbox: a
+            // warning, and the value is not echoed (it is personal data).
+            string? email = null, mobile = null;
+            if (cells.Value(emailColumn) is { Length: > 0 } emailText)
+            {
+                (email, var emailError) = NotificationAddress.Email(emailText);
+                if (emailError is not null) row.Warn(cells.Name(emailColumn), $"{emailError}; the citizen is loaded without e-mail notification");
+            }
+            if (cells.Value(mobileColumn) is { Length: > 0 } mobileText)
+            {
+                (mobile, var mobileError) = NotificationAddress.Mobile(mobileText);
+                if (mobileError is not null) row.Warn(cells.Name(mobileColumn), $"{mobileError}; the citizen is loaded without SMS notification");
+            }
+
             if (row.HasErrors)
             {
                 // A rejected row is no first row: the citizen may still be listed correctly further down.
                 if (added) seen.Forget(FirstRows.Number(cpr));
                 return null;
             }
-            return new Citizen(cpr, name, status!.Value, nemSms!.Value, guardians, Split(cells.Value(addressColumn)));
+            return new Citizen(cpr, name, status!.Value, nemSms!.Value, guardians, Split(cells.Value(addressColumn)), email, mobile);
         });
     }
 
