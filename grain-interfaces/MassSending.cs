@@ -102,12 +102,14 @@ public enum LetterState
     Returned,
     /// <summary>Stopped for good (for example a virus found by the receiver system).</summary>
     Failed,
+    /// <summary>Cancelled by its sender before it was sent (see <see cref="IMergeBatchGrain.Cancel"/>): never sent.</summary>
+    Cancelled,
 }
 
 public static class LetterStates
 {
     public static bool IsFinal(this LetterState state) => state is LetterState.Delivered or LetterState.DeliveredToVirk
-        or LetterState.HandedToPostalService or LetterState.SentAsNemSms or LetterState.Returned or LetterState.Failed;
+        or LetterState.HandedToPostalService or LetterState.SentAsNemSms or LetterState.Returned or LetterState.Failed or LetterState.Cancelled;
 
     public static bool IsFailure(this LetterState state) => state is LetterState.Returned or LetterState.Failed;
 }
@@ -191,7 +193,9 @@ public sealed record BatchCounts(
     /// <summary>Letters that went elsewhere than first routed; they are counted in their state too.</summary>
     [property: Id(11)] int Rerouted,
     /// <summary>Copies to guardians and extra recipients, counted in the states above like any letter.</summary>
-    [property: Id(12)] int Copies);
+    [property: Id(12)] int Copies,
+    /// <summary>Letters the sender cancelled before they were sent; a row whose letters were not made yet counts as one.</summary>
+    [property: Id(13)] int Cancelled = 0);
 
 [GenerateSerializer, Immutable, Alias("dp.BatchStatusView")]
 public sealed record BatchStatusView(

@@ -74,7 +74,16 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
     [Alias("GetPlan")] Task<BatchPartitionPlan?> GetPlan(int partition);
     /// <summary>A partition has every letter final and archived; its final counts. Repeats change nothing.</summary>
     [Alias("PartitionCompleted")] Task PartitionCompleted(int partition, PartitionTally tally);
+    /// <summary>Stops the batch's letters not yet sent (<see cref="IBatchPartitionGrain.Cancel"/>): they become
+    /// <see cref="LetterState.Cancelled"/>, and nothing more is sent but what went out already. Null when the batch is not
+    /// sealed; <see cref="BatchCancelled.AllFinal"/> once every letter is final (nothing is left to cancel).</summary>
+    [Alias("Cancel")] Task<BatchCancelled?> Cancel();
 }
+
+/// <summary>What cancelling a batch did: how many letters it stopped (a row whose letters were not made yet counts as
+/// one), or that every letter was final already.</summary>
+[GenerateSerializer, Immutable, Alias("dp.BatchCancelled")]
+public sealed record BatchCancelled([property: Id(0)] int Cancelled, [property: Id(1)] bool AllFinal);
 
 /// <summary>A fixed share of a batch's chunks (chunk c belongs to partition c % partitions), keyed "batchId/partition"
 /// (<see cref="BatchPartitions.KeyOf"/>) and placed anywhere in the cluster: it takes its rows, checks the recipients,
@@ -93,6 +102,11 @@ public interface IBatchPartitionGrain : IGrainWithStringKey, IWakeUpTarget
     [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
     [Alias("BulkFailed")] Task BulkFailed(BulkLetter letter, BusinessReceipt receipt);
     [Alias("PrintProgressed")] Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at);
+    /// <summary>Cancels its letters not yet sent and makes no more: each stored <see cref="LetterState.Pending"/> without
+    /// a message id (none of its lanes has it) becomes <see cref="LetterState.Cancelled"/> by a conditional write in the
+    /// letter store, and rows whose letters were not made yet count as one cancelled letter each. Returns how many;
+    /// a repeat returns 0.</summary>
+    [Alias("Cancel")] Task<int> Cancel();
 }
 
 /// <summary>A chunk of a partition: its rows are <see cref="FirstRow"/>..<see cref="LastRow"/>, without the rejected ones.</summary>

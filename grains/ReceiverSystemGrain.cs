@@ -17,6 +17,9 @@ public sealed class ReceiverSystemState
     [Id(3)] public ReceiverSystemHealth Health { get; set; } = new();
     [Id(4)] public List<ReceiverSystemEvent> Events { get; set; } = [];
     [Id(5)] public DateTimeOffset? ScheduledEvaluation { get; set; }
+    /// <summary>The messages' warnings and forwardings, waiting for the e-mail of their day.</summary>
+    [Id(6)] public WarningDigest Warnings { get; set; } = new();
+    [Id(7)] public DateTimeOffset? ScheduledDigest { get; set; }
 }
 
 /// <summary>A receiver system: aggregates the outcomes of every attempt over the rolling window and deactivates the
@@ -30,6 +33,7 @@ public sealed class ReceiverSystemGrain(
 {
     private const int EventsKept = 200;
     private readonly ResendFlowOptions _options = options.Value;
+    private readonly NoticeDays _days = new(options.Value.Day);
     private ReceiverSystemState S => state.State;
     private (string Cvr, string SystemId) Key => ReceiverSystemKey.Parse(this.GetPrimaryKeyString());
     private IOrganisationGrain Organisation => GrainFactory.GetGrain<IOrganisationGrain>(Key.Cvr);
@@ -49,14 +53,58 @@ public sealed class ReceiverSystemGrain(
 
     public async Task WakeUp()
     {
+        await SendWarnings();
         await Evaluate();
         await state.WriteStateAsync();
     }
 
+    /// <summary>A change of the system itself is told at once; a message's warning or forwarding waits for the e-mail
+    /// of its day, which lists every message of that kind and day.</summary>
     public async Task NotifyContacts(ContactNotice notice)
+    {
+        if (notice.MessageUuid is null)
+        {
+            await Tell(notice);
+            return;
+        }
+        var sent = await SendWarnings();
+        var added = S.Warnings.Add(notice, _days.DayOf(time.GetUtcNow()));
+        if (added) await ScheduleWarnings();
+        if (sent || added) await state.WriteStateAsync();
+    }
+
+    private async Task Tell(ContactNotice notice)
     {
         var settings = await Settings();
         await GrainFactory.GetGrain<IEmailOutboxGrain>(0).Enqueue(ContactEmails.Compose(Key.Cvr, settings.Registration, notice));
+    }
+
+    /// <summary>Puts the e-mails of the days that are over in the outbox. Each is keyed by system, kind and day: should
+    /// this activation die before it stores that they went, the next one puts them in again and the outbox drops them.</summary>
+    private async Task<bool> SendWarnings()
+    {
+        var now = time.GetUtcNow();
+        var today = _days.DayOf(now);
+        var due = S.Warnings.Due(today);
+        if (due.Count == 0) return false;
+        var settings = await Settings();
+        var outbox = GrainFactory.GetGrain<IEmailOutboxGrain>(0);
+        foreach (var group in due)
+        {
+            await outbox.Enqueue(ContactEmails.Digest(Key.Cvr, settings.Registration, group, _days, now));
+            S.Warnings.Sent(group, today);
+        }
+        await ScheduleWarnings();
+        return true;
+    }
+
+    private async Task ScheduleWarnings()
+    {
+        if (S.Warnings.FirstPendingDay is not { } day) return;
+        var due = _days.EndOf(day);
+        if (due == S.ScheduledDigest) return;
+        await wakeUps.Schedule(this.GetGrainId(), due);
+        S.ScheduledDigest = due;
     }
 
     public async Task<ReceiverSystemStatus> Reactivate()
@@ -114,7 +162,7 @@ public sealed class ReceiverSystemGrain(
         var detail = S.Deactivated
             ? $"ingen positive forretningskvitteringer siden {S.Health.FailingSince?.UtcDateTime:yyyy-MM-dd HH:mm} UTC"
             : "genaktiveret af organisationen";
-        await NotifyContacts(new ContactNotice(kind, null, S.ChangedAt!.Value, detail));
+        await Tell(new ContactNotice(kind, null, S.ChangedAt!.Value, detail));
         S.Announced = true;
     }
 

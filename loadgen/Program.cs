@@ -24,32 +24,48 @@ platform.Validators.Add(result =>
 var listen = new Option<string>("--listen") { Description = "Where the simulated receiver systems listen.", DefaultValueFactory = _ => "http://127.0.0.1:5100" };
 var systems = new Option<string[]>("--system")
 {
-    Description = "A receiver system and its profile, as name=profile (profiles: " + string.Join(", ", Enum.GetNames<ReceiverProfile>()) + "). Repeatable.",
+    Description = "A receiver system and its profile, as name=profile or name=profile:share (profiles: " + string.Join(", ", Enum.GetNames<ReceiverProfile>())
+        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages). Repeatable.",
     AllowMultipleArgumentsPerToken = true,
 };
+var flakyShare = new Option<double>("--flaky-share") { Description = "The share of attempts a Flaky system fails (a new draw at every attempt).", DefaultValueFactory = _ => 0.2 };
+var failingShare = new Option<double>("--failing-share") { Description = "The share of messages a FailingMessages system fails, always the same messages (chosen by message id).", DefaultValueFactory = _ => 0.2 };
+var pushLog = new Option<string?>("--log") { Description = "Append every push to this file as JSON lines (system, messageUuid, attempt, answer, receipt)." };
+var drain = new Option<TimeSpan>("--drain") { Description = "On stopping, how long to wait for the receipts still being posted.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+foreach (var share in new[] { flakyShare, failingShare })
+    share.Validators.Add(result =>
+    {
+        if (result.GetValueOrDefault<double>() is < 0 or > 1) result.AddError($"{result.Option.Name} must be from 0 to 1");
+    });
 
 var receiverKeys = new Option<string[]>("--receiver-key")
 {
     Description = "A receiver system's API key, as name=key, with which it posts its receipts (an operator issues it: POST /api/credentials). Repeatable.",
     AllowMultipleArgumentsPerToken = true,
 };
-var receivers = new Command("receivers", "Run simulated receiver systems on loopback until Ctrl+C. Switch a profile while running with PUT {listen}/systems/{name}/profile/{profile}.")
+var receivers = new Command("receivers", "Run simulated receiver systems on loopback until Ctrl+C or SIGTERM. Switch a profile while running with PUT {listen}/systems/{name}/profile/{profile}?share=; "
+    + "GET {listen}/systems gives the counts per system. On stopping it waits for the receipts under way and prints the counts.")
 {
-    platform, listen, systems, receiverKeys,
+    platform, listen, systems, receiverKeys, flakyShare, failingShare, pushLog, drain,
 };
 receivers.SetAction(async (parse, cancellationToken) =>
 {
-    await using var simulator = await ReceiverSimulator.Start(parse.GetValue(platform)!, parse.GetValue(listen)!);
+    var specs = new List<(string Name, ReceiverProfile Profile, double? Share)>();
     foreach (var spec in parse.GetValue(systems) ?? [])
     {
-        var parts = spec.Split('=', 2);
-        if (parts.Length != 2 || !Enum.TryParse<ReceiverProfile>(parts[1], ignoreCase: true, out var profile))
+        if (ReceiverRules.ParseSystem(spec, out var error) is not { } parsed)
         {
-            Console.Error.WriteLine($"--system '{spec}': expected name=profile with a profile among {string.Join(", ", Enum.GetNames<ReceiverProfile>())}");
+            Console.Error.WriteLine(error);
             return 2;
         }
-        simulator.SetProfile(parts[0], profile);
-        Console.WriteLine($"{parts[0],-16} {profile,-10} {simulator.EndpointOf(parts[0])}");
+        specs.Add(parsed);
+    }
+    await using var simulator = await ReceiverSimulator.Start(parse.GetValue(platform)!, parse.GetValue(listen)!, pushLog: parse.GetValue(pushLog));
+    (simulator.FlakyShare, simulator.FailingShare) = (parse.GetValue(flakyShare), parse.GetValue(failingShare));
+    foreach (var (name, profile, share) in specs)
+    {
+        simulator.SetProfile(name, profile, share);
+        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {simulator.EndpointOf(name)}");
     }
     foreach (var spec in parse.GetValue(receiverKeys) ?? [])
     {
@@ -60,10 +76,19 @@ receivers.SetAction(async (parse, cancellationToken) =>
         }
         simulator.SetApiKey(name, key);
     }
-    Console.WriteLine($"Receiver systems listen on {simulator.BaseUrl}systems/{{name}}; receipts go to {parse.GetValue(platform)}. Ctrl+C stops.");
-    try { await Task.Delay(Timeout.Infinite, cancellationToken); }
+    Console.WriteLine($"Receiver systems listen on {simulator.BaseUrl}systems/{{name}}; receipts go to {parse.GetValue(platform)}. Ctrl+C or SIGTERM stops.");
+    // SIGTERM reaches the simulator's web host, which stops only itself: its stopping token ends the wait as Ctrl+C does.
+    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, simulator.Stopping);
+    try { await Task.Delay(Timeout.Infinite, stop.Token); }
     catch (OperationCanceledException) { }
-    Console.WriteLine($"{simulator.Pushes.Count} pushes received.");
+    var drained = await simulator.DrainReceipts(parse.GetValue(drain));
+    // Plain columns, whatever the terminal's width: for a person, and for grep and awk.
+    Console.WriteLine($"{"system",-24} {"profile",-16} {"pushes",8} {"refused",8} {"messages",9} {"positive",9} {"negative",9} {"virus",6} {"no receipt",10}");
+    foreach (var c in simulator.Counts)
+        Console.WriteLine($"{c.System,-24} {c.Profile,-16} {c.Requests,8} {c.Refused,8} {c.Messages,9} {c.Positive,9} {c.Negative,9} {c.Virus,6} {c.NoReceipt,10}");
+    Console.WriteLine(drained
+        ? $"Stopped: every receipt answered by the platform ({simulator.ReceiptsGivenUp} given up before)."
+        : $"Stopped: {simulator.ReceiptsInFlight} receipts the platform had not taken within {parse.GetValue(drain)} are given up.");
     return 0;
 });
 
@@ -295,4 +320,6 @@ memo.SetAction(async (parse, cancellationToken) =>
 });
 
 var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove, memo };
-return await root.Parse(args).InvokeAsync();
+// Longer than any command takes to stop (receivers: --drain): on SIGTERM or Ctrl+C a command ends its own way and
+// its exit code stands, rather than being cut off after the default 2 s.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });

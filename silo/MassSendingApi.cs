@@ -83,6 +83,12 @@ public static class MassSendingApi
             await Own(grains, http, batch) is { } status
                 ? Results.Ok(new { retried = await grains.GetGrain<IMergeBatchGrain>(status.BatchId).RetryFailed() })
                 : NotYours(batch));
+        // Stops the letters not yet sent (no lane has them); 409 once every letter is final.
+        batch.MapPost("/cancel", async (string batch, HttpContext http, IGrainFactory grains) =>
+            await Own(grains, http, batch) is not { } status || await grains.GetGrain<IMergeBatchGrain>(status.BatchId).Cancel() is not { } done ? NotYours(batch)
+            : done.AllFinal ? Results.Problem(statusCode: 409, title: "Nothing is left to cancel",
+                detail: $"every letter of batch '{batch}' is final already (delivered, returned, failed or cancelled)")
+            : Results.Ok(new { cancelled = done.Cancelled }));
         batch.MapGet("/rows/{row:int}/letter.pdf", async (string batch, int row, HttpContext http, IGrainFactory grains) =>
             await Own(grains, http, batch) is { } status && await grains.GetGrain<IMergeBatchGrain>(status.BatchId).Preview(row) is { } preview
                 ? Results.File(preview.Pdf, "application/pdf", $"row-{row}.pdf")

@@ -26,6 +26,10 @@ public sealed class ResendFlowOptions
     /// <summary>The rolling window over which a receiver system must return one positive receipt to stay active.</summary>
     public TimeSpan DeactivationWindow { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>The length of a day on the platform's clock: warning e-mails are grouped per day (one per receiver
+    /// system, kind and day). A day in production; the Demo environment's 10 seconds.</summary>
+    public TimeSpan Day { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>How far ahead a valør date (doNotDeliverUntilDate) may lie.</summary>
     public TimeSpan MaxValoerAhead { get; set; } = TimeSpan.FromDays(12);
 
@@ -46,6 +50,7 @@ public sealed class ResendFlowOptions
         Positive(RetryInterval, nameof(RetryInterval));
         Positive(ReceiptTimeout, nameof(ReceiptTimeout));
         Positive(FirstWarningAfter, nameof(FirstWarningAfter));
+        Positive(Day, nameof(Day));
         Positive(DeactivationWindow, nameof(DeactivationWindow));
         Positive(MaxValoerAhead, nameof(MaxValoerAhead));
         Positive(PushTimeout, nameof(PushTimeout));

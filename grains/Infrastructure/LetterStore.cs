@@ -28,6 +28,11 @@ public interface ILetterStore
     /// is stored already (a dispatch interrupted after its save), the whole call is <see cref="Save"/> instead.</summary>
     Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf);
 
+    /// <summary>Cancels the batch's letters of these rows (a partition's share) that are not yet sent: stored pending
+    /// without a message id. One conditional write; a cancelled letter is final and no later save changes it, so a
+    /// send step that comes after it stores nothing. Returns how many it cancelled.</summary>
+    Task<int> Cancel(Guid batchId, IReadOnlyList<(int First, int Last)> rows);
+
     /// <summary>Records the batch's label, which its letters carry in the archive. A batch says it before it first
     /// stores letters; saying it again changes nothing.</summary>
     Task Describe(Guid batchId, string label);
@@ -99,6 +104,21 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
     }
 
     public Task Insert(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf) => Save(batchId, letters, caseKeyOf);
+
+    public Task<int> Cancel(Guid batchId, IReadOnlyList<(int First, int Last)> rows)
+    {
+        var letters = Letters(batchId);
+        lock (letters)
+        {
+            var cancelled = 0;
+            foreach (var letter in letters.Values.Where(l => BatchLedger.Unsent(l) && rows.Any(r => r.First <= l.Row && l.Row <= r.Last)))
+            {
+                (letter.State, letter.ErrorCode, letter.ErrorText, letter.Remedy) = (LetterState.Cancelled, BatchLedger.CancelledCode, BatchLedger.CancelledText, null);
+                cancelled++;
+            }
+            return Task.FromResult(cancelled);
+        }
+    }
 
     public Task Describe(Guid batchId, string label)
     {
@@ -288,8 +308,9 @@ public sealed class PostgresLetterStore : ILetterStore
                 recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
                 pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
                 case_key = excluded.case_key, lane = excluded.lane, part = excluded.part, changed_at = now()
-            WHERE NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
-                OR excluded.final OR excluded.generation > letter.generation
+            WHERE letter.state <> {(short)LetterState.Cancelled} AND (
+                NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
+                OR excluded.final OR excluded.generation > letter.generation)
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
@@ -308,6 +329,23 @@ public sealed class PostgresLetterStore : ILetterStore
             // COPY is one statement: it stored none of them. Some were there already; the upsert keeps what is final.
             await Save(batchId, letters, caseKeyOf);
         }
+    }
+
+    public async Task<int> Cancel(Guid batchId, IReadOnlyList<(int First, int Last)> rows)
+    {
+        await using var command = _db.CreateCommand("""
+            UPDATE letter SET state = $4, final = true, error_code = $5, error_text = $6, remedy = NULL, changed_at = now()
+            WHERE batch_id = $1 AND state = $7 AND uuid IS NULL
+              AND EXISTS (SELECT 1 FROM unnest($2::int[], $3::int[]) AS r(first_row, last_row) WHERE row BETWEEN r.first_row AND r.last_row)
+            """);
+        command.Parameters.AddWithValue(batchId);
+        command.Parameters.AddWithValue(rows.Select(r => r.First).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Last).ToArray());
+        command.Parameters.AddWithValue((short)LetterState.Cancelled);
+        command.Parameters.AddWithValue(BatchLedger.CancelledCode);
+        command.Parameters.AddWithValue(BatchLedger.CancelledText);
+        command.Parameters.AddWithValue((short)LetterState.Pending);
+        return await command.ExecuteNonQueryAsync();
     }
 
     public async Task Describe(Guid batchId, string label)
@@ -447,11 +485,12 @@ public sealed class PostgresLetterStore : ILetterStore
 /// <summary>The store's one rule, shared by both implementations.</summary>
 public static class LetterRows
 {
-    /// <summary>Whether a letter's new state may replace the stored one: not when the stored one is final, or printed,
-    /// and the new one is an older, unfinished view of the same generation (the print provider moves print-lane rows
-    /// while their batch may still store its own view).</summary>
+    /// <summary>Whether a letter's new state may replace the stored one: never a cancelled one (a send step that comes
+    /// after the cancel changes nothing); not when the stored one is final, or printed, and the new one is an older,
+    /// unfinished view of the same generation (the print provider moves print-lane rows while their batch may still
+    /// store its own view).</summary>
     public static bool Overwrites(LetterState stored, int storedGeneration, LetterState incoming, int incomingGeneration) =>
-        !stored.IsFinal() && !(stored == LetterState.Printed && incoming == LetterState.SentToPrint) || incoming.IsFinal() || incomingGeneration > storedGeneration;
+        stored != LetterState.Cancelled && (!stored.IsFinal() && !(stored == LetterState.Printed && incoming == LetterState.SentToPrint) || incoming.IsFinal() || incomingGeneration > storedGeneration);
 
     /// <summary>The print steps a letter may be in for the print provider to move it on to <paramref name="next"/>.</summary>
     public static IReadOnlyList<LetterState> PrintStepsBefore(LetterState next) => next switch

@@ -109,15 +109,49 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     private PartitionTally Tally()
     {
         if (_context is null) return BatchTally.Unsent(0);
-        var (counts, letters, final) = C.Ledger.Tally(0, 0, C.Ledger.RowsWithoutLetters(Chunks.Skip(S.DispatchedChunks)));
+        var (counts, letters, final) = C.Ledger.Tally(0, 0, C.Ledger.RowsWithoutLetters(Chunks.Skip(S.DispatchedChunks)), S.Cancelled);
         return new PartitionTally(counts, letters, final, C.Events.ArchiveQueue);
     }
 
     public Task SaveLetters() => _context is null ? Task.CompletedTask : C.Saver.Save();
 
+    public async Task<int> Cancel()
+    {
+        if (_context is null || S.Completed) return 0;
+        var unmade = S.Cancelled ? 0 : C.Ledger.RowsWithoutLetters(Chunks.Skip(S.DispatchedChunks));
+        // Marked before the first await: from here on no send step of this activation takes these letters (a step
+        // gives a letter its message id before it sends it, and skips a letter that is not pending).
+        var cancelled = C.Ledger.CancelUnsent();
+        if (!S.Cancelled || !S.Started)
+        {
+            // Started too: a batch still waiting for its send time completes now, with its letters cancelled.
+            (S.Cancelled, S.Started) = (true, true);
+            await _writer.SaveAsync();
+        }
+        await StoreCancelled(cancelled);
+        _log.LogInformation("Partition {Partition} of batch {BatchId} cancelled: {Letters} letters, {Rows} rows without letters yet",
+            C.Partition, C.BatchId, cancelled.Count, unmade);
+        Kick();
+        return cancelled.Count + unmade;
+    }
+
+    /// <summary>The conditional write in the letter store, and the letters this activation made but never stored.</summary>
+    private async Task StoreCancelled(IReadOnlyList<LetterRecord> cancelled)
+    {
+        if (cancelled.Count == 0) return;
+        await _store.Cancel(C.BatchId, [.. Chunks.Where(c => c.Rows > 0).Select(c => (c.FirstRow, c.LastRow))]);
+        var now = _time.GetUtcNow();
+        foreach (var letter in cancelled)
+        {
+            C.Saver.Changed(letter.Key);
+            C.Events.Webhook(new LetterStatusChanged(C.RefOf(letter), Guid.Empty, LetterState.Cancelled, now, letter.ErrorCode, letter.ErrorText));
+        }
+        await C.Saver.Save();
+    }
+
     public async Task<int> RetryFailed()
     {
-        if (_context is null || !S.Started) return 0;
+        if (_context is null || !S.Started || S.Cancelled) return 0;
         var reset = C.Ledger.ResetFailed();
         if (reset.Count == 0) return 0;
         foreach (var letter in reset) C.Saver.Changed(letter.Key);
@@ -166,7 +200,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     {
         try
         {
-            while (S.DispatchedChunks < Chunks.Count)
+            while (!S.Cancelled && S.DispatchedChunks < Chunks.Count)
             {
                 // Several chunks a step: each step costs round trips (rows, registry, store, its own state) whatever its size.
                 var first = S.DispatchedChunks;
@@ -177,11 +211,14 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
                 if (rows.Count > 0)
                 {
                     var (letters, known) = await _dispatch.Make(rows);
-                    await _dispatch.Send(letters, known);
+                    // Cancelled while it made them: they are cancelled below, not sent.
+                    if (!S.Cancelled) await _dispatch.Send(letters, known);
                 }
                 S.DispatchedChunks = end;
                 await _writer.SaveAsync();
             }
+            // Letters made after the cancel, or left pending by an activation that died before it stored their cancel.
+            if (S.Cancelled) await StoreCancelled(C.Ledger.CancelUnsent());
             // Letters put back by "retry failed", left pending by an interrupted dispatch (whose message may exist:
             // submitting it again is idempotent), or pushed in bulk by an activation that is gone (whether their push
             // went out is unknown: receivers take a repeat by its id).
@@ -216,7 +253,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     /// tell the webhook. Checked per flush, not per change: it reads every letter.</summary>
     private async Task CheckCompleted()
     {
-        if (S.Completed || !S.Started || S.DispatchedChunks < Chunks.Count || C.Events.Pending || C.Saver.HasChanges) return;
+        if (S.Completed || !S.Started || !S.Cancelled && S.DispatchedChunks < Chunks.Count || C.Events.Pending || C.Saver.HasChanges) return;
         if (C.Ledger.Letters.Values.Any(l => !l.State.IsFinal())) return;
         S.Completed = true;
         await _writer.SaveAsync();

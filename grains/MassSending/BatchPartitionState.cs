@@ -10,4 +10,7 @@ public sealed class BatchPartitionState
     /// <summary>Every letter final, stored and (when delivered through a message grain) archived: a later activation has
     /// nothing to send, requeue or reconcile.</summary>
     [Id(2)] public bool Completed { get; set; }
+    /// <summary>The sender cancelled the batch: no more letters are made or sent, and rows without letters count as
+    /// cancelled.</summary>
+    [Id(3)] public bool Cancelled { get; set; }
 }

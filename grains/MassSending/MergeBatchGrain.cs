@@ -30,6 +30,8 @@ public sealed class MergeBatchState
     [Id(10)] public int Partitions { get; set; }
     /// <summary>The final tallies of the partitions that completed: their counts are known without asking them.</summary>
     [Id(11)] public Dictionary<int, PartitionTally> Completed { get; set; } = [];
+    /// <summary>The sender cancelled the batch: its letters not yet sent were stopped, whatever its send time.</summary>
+    [Id(12)] public bool Cancelled { get; set; }
 }
 
 /// <summary>A merge batch: the coordinator of its partitions. It takes the rows in chunks (stored in chunk grains),
@@ -109,7 +111,8 @@ public sealed class MergeBatchGrain(
         await StartPartitions();
     }
 
-    private bool Due => Header.Options.SendAt is not { } sendAt || sendAt <= time.GetUtcNow();
+    /// <summary>Its send time has come, or it was cancelled: its partitions then have its counts either way.</summary>
+    private bool Due => S.Cancelled || Header.Options.SendAt is not { } sendAt || sendAt <= time.GetUtcNow();
 
     private async Task StartPartitions()
     {
@@ -158,9 +161,28 @@ public sealed class MergeBatchGrain(
     public Task<IReadOnlyList<RowIssue>> GetIssues(int skip, int take) =>
         Task.FromResult<IReadOnlyList<RowIssue>>([.. AllIssues().Skip(skip).Take(take)]);
 
+    public async Task<BatchCancelled?> Cancel()
+    {
+        if (!S.Sealed) return null;
+        if (S.CompletedAt is not null) return new BatchCancelled(0, AllFinal: true);
+        if (!S.Cancelled)
+        {
+            S.Cancelled = true;
+            await _writer.SaveAsync();
+            // Its partitions complete now rather than at the send time; the wake-up sees to it should one not answer.
+            await wakeUps.Schedule(this.GetGrainId(), time.GetUtcNow() + SafetyNet);
+        }
+        var cancelled = (await Task.WhenAll(Incomplete.Select(p => Partition(p).Cancel()))).Sum();
+        if (S.Partitions == 0) await Complete();
+        log.LogInformation("Batch {BatchId} cancelled by its sender: {Count} letters not yet sent were stopped", BatchId, cancelled);
+        if (cancelled > 0) return new BatchCancelled(cancelled, AllFinal: false);
+        // Nothing was left to stop: either letters are still under way (sent, not final), or every letter is final.
+        return new BatchCancelled(0, AllFinal: S.CompletedAt is not null || (await Status()).Progress >= 1);
+    }
+
     public async Task<int> RetryFailed()
     {
-        if (!S.Sealed || !Due) return 0;
+        if (!S.Sealed || !Due || S.Cancelled) return 0;
         var retried = await Task.WhenAll(Enumerable.Range(0, S.Partitions).Select(async p => (Partition: p, Count: await Partition(p).RetryFailed())));
         var total = retried.Sum(r => r.Count);
         if (total == 0) return 0;

@@ -72,7 +72,7 @@ public static class Send
         foreach (var (name, count) in new[]
         {
             ("rows accepted", c.Accepted), ("rows rejected", c.RejectedRows), ("delivered", c.Delivered), ("to the Virk mailbox", c.ToVirk),
-            ("physical post", c.ToPrint), ("NemSMS", c.ToNemSms), ("returned to sender", c.Returned), ("failed", c.Failed),
+            ("physical post", c.ToPrint), ("NemSMS", c.ToNemSms), ("returned to sender", c.Returned), ("failed", c.Failed), ("cancelled", c.Cancelled),
             ("in the resend flow", c.Failing), ("queued", c.Queued), ("pending", c.Pending), ("rerouted", c.Rerouted), ("copies", c.Copies),
         })
             table.AddRow(name, count.ToString());

@@ -30,6 +30,10 @@ public enum ReceiverProfile
     Dead,
     /// <summary>202 after a delay (<see cref="ReceiverSimulator.SlowDelay"/>), then a positive receipt.</summary>
     Slow,
+    /// <summary>202, then a negative receipt for a share of the messages (<see cref="ReceiverSimulator.FailingShare"/>),
+    /// always the same ones (chosen by message id, <see cref="ReceiverRules.FailsByShare"/>), positive for the rest: those
+    /// messages run the whole resend flow while the system keeps returning positive receipts.</summary>
+    FailingMessages,
 }
 
 /// <summary>One message as a simulated system received it; <see cref="InPush"/> is how many came in the same push.
@@ -41,10 +45,14 @@ public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, 
 public sealed record PushHead(Guid MessageUuid, int Attempt);
 
 /// <summary>Receiver systems on loopback, one path each (<c>/systems/{name}</c>), answering pushes as their profile
-/// says and posting business receipts back to the platform. Profiles can be switched while it runs.</summary>
+/// says and posting business receipts back to the platform. Profiles can be switched while it runs. It counts what each
+/// system got and answered (<see cref="Counts"/>, <c>GET /systems</c>) and can log every push as a JSON line.</summary>
 public sealed class ReceiverSimulator : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, ReceiverProfile> _profiles = new();
+    private readonly ConcurrentDictionary<string, (ReceiverProfile Profile, double? Share)> _profiles = new();
+    private readonly ConcurrentDictionary<string, SystemCounter> _counts = new();
+    private readonly PushLog? _log;
+    private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<Guid, string?> _poisoned = new();
     private readonly ConcurrentDictionary<string, string> _apiKeys = new();
     private readonly ConcurrentQueue<ReceivedPush> _pushes = new();
@@ -53,9 +61,10 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     private int _receiptsInFlight;
     private int _receiptsGivenUp;
 
-    private ReceiverSimulator(Uri platformUrl, string listenUrl, ILoggerProvider? logging)
+    private ReceiverSimulator(Uri platformUrl, string listenUrl, ILoggerProvider? logging, string? pushLog)
     {
         _platform = new HttpClient { BaseAddress = platformUrl };
+        _log = pushLog is null ? null : new PushLog(pushLog);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(listenUrl);
         // A message of 99.5 MB is about 133 MB as base64 in JSON: over the server's default limit of 30 MB.
@@ -65,25 +74,37 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(o => PlatformJson.Configure(o.SerializerOptions));
         _app = builder.Build();
         _app.MapPost("/systems/{name}", Receive);
-        _app.MapPut("/systems/{name}/profile/{profile}", (string name, ReceiverProfile profile) =>
+        _app.MapPut("/systems/{name}/profile/{profile}", (string name, ReceiverProfile profile, double? share) =>
         {
-            SetProfile(name, profile);
+            if (share is < 0 or > 1) return Results.Problem(statusCode: 400, title: $"share {share} must be from 0 to 1");
+            SetProfile(name, profile, share);
             return Results.NoContent();
         });
+        _app.MapGet("/systems", () => Counts);
     }
 
-    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null)
+    /// <summary>Starts listening on <paramref name="listenUrl"/>; with <paramref name="pushLog"/>, every push is appended
+    /// to that file as JSON lines.</summary>
+    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null, string? pushLog = null)
     {
-        var simulator = new ReceiverSimulator(platformUrl, listenUrl, logging);
+        var simulator = new ReceiverSimulator(platformUrl, listenUrl, logging, pushLog);
         await simulator._app.StartAsync();
         return simulator;
     }
+
+    /// <summary>Cancelled when the process is told to stop (SIGTERM, Ctrl+C): the host's console lifetime takes those
+    /// signals and stops only the web application, so whoever waits on the simulator must watch this.</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
     public Uri BaseUrl => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
     public Uri EndpointOf(string system) => new(BaseUrl, $"/systems/{system}");
 
+    /// <summary>The share of attempts a <see cref="ReceiverProfile.Flaky"/> system fails, unless its own is set.</summary>
     public double FlakyShare { get; set; } = 0.2;
+
+    /// <summary>The share of messages a <see cref="ReceiverProfile.FailingMessages"/> system fails, unless its own is set.</summary>
+    public double FailingShare { get; set; } = 0.2;
 
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -99,7 +120,19 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     /// <summary>Receipts this simulator stopped trying to post: their letters wait for their receipt deadline.</summary>
     public int ReceiptsGivenUp => Volatile.Read(ref _receiptsGivenUp);
 
-    public void SetProfile(string system, ReceiverProfile profile) => _profiles[system] = profile;
+    /// <summary>How <paramref name="system"/> answers from now on; <paramref name="share"/> is its own flaky share of
+    /// attempts or failing share of messages.</summary>
+    public void SetProfile(string system, ReceiverProfile profile, double? share = null) => _profiles[system] = (profile, share);
+
+    /// <summary>Per system, what it got and answered, by name.</summary>
+    public IReadOnlyList<SystemCounts> Counts =>
+        [.. _counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Value.Snapshot(c.Key, ProfileOf(c.Key).Profile))];
+
+    private (ReceiverProfile Profile, double Share) ProfileOf(string system)
+    {
+        var (profile, share) = _profiles.GetValueOrDefault(system, (ReceiverProfile.Healthy, null));
+        return (profile, share ?? (profile == ReceiverProfile.Flaky ? FlakyShare : FailingShare));
+    }
 
     /// <summary>The receiver system's credential, with which it posts its receipts (the platform refuses receipts of a
     /// system for letters pushed to another).</summary>
@@ -112,8 +145,14 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     /// the receipts go back the same way: one, or all of the push's together.</summary>
     private async Task<IResult> Receive(string name, HttpContext context)
     {
-        var profile = _profiles.GetValueOrDefault(name, ReceiverProfile.Healthy);
-        if (profile == ReceiverProfile.Dead) return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        var (profile, share) = ProfileOf(name);
+        var counter = _counts.GetOrAdd(name, _ => new SystemCounter());
+        if (profile == ReceiverProfile.Dead)
+        {
+            counter.Refused();
+            _log?.Refused(name, DateTimeOffset.UtcNow);
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
         if (profile == ReceiverProfile.Slow) await Task.Delay(SlowDelay);
         // Read once: a push of 500 letters is half a megabyte of JSON.
         using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 0, Array.MaxLength));
@@ -124,11 +163,18 @@ public sealed class ReceiverSimulator : IAsyncDisposable
             // Only what a receipt needs: the message itself is skipped, not built (it is most of the push).
             : Read<PushHead>(json, many).Select(e => (e.MessageUuid, e.Attempt, Hashes: (IReadOnlyList<string>?)null)).ToArray();
         var receipts = new List<BusinessReceipt>();
-        foreach (var envelope in envelopes)
+        var kinds = new ReceiptKind[envelopes.Length];
+        var at = DateTimeOffset.UtcNow;
+        for (var i = 0; i < envelopes.Length; i++)
         {
-            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, DateTimeOffset.UtcNow, envelopes.Length, envelope.Hashes));
-            if (ReceiptFor(name, profile, envelope.MessageUuid) is { } receipt) receipts.Add(receipt);
+            var envelope = envelopes[i];
+            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, at, envelopes.Length, envelope.Hashes));
+            var poisoned = _poisoned.TryGetValue(envelope.MessageUuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == name);
+            kinds[i] = ReceiverRules.Receipt(profile, share, envelope.MessageUuid, poisoned, Random.Shared.NextDouble());
+            if (ReceiverRules.ToReceipt(kinds[i], envelope.MessageUuid) is { } receipt) receipts.Add(receipt);
         }
+        counter.Accepted(kinds);
+        _log?.Accepted(name, at, [.. envelopes.Select((e, i) => (e.MessageUuid, e.Attempt, kinds[i]))]);
         if (receipts.Count > 0)
         {
             // Count them before answering, so that "nothing in flight" means every receipt has been handled.
@@ -144,36 +190,24 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     private static IReadOnlyList<string> Hashes(Message message) =>
         [.. MessageDocuments.Files(message).Select(f => Convert.ToHexStringLower(SHA256.HashData(f.File.Content)))];
 
-    private BusinessReceipt? ReceiptFor(string system, ReceiverProfile profile, Guid uuid) =>
-        _poisoned.TryGetValue(uuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == system)
-            ? Negative(uuid)
-            : profile switch
-            {
-                ReceiverProfile.Negative => Negative(uuid),
-                ReceiverProfile.Flaky when Random.Shared.NextDouble() < FlakyShare => Negative(uuid),
-                ReceiverProfile.Virus => new BusinessReceipt(uuid, false, BusinessReceipt.VirusErrorCode, "virus found in the main document"),
-                ReceiverProfile.NoReceipt => null,
-                _ => new BusinessReceipt(uuid, true),
-            };
-
-    private static BusinessReceipt Negative(Guid uuid) => new(uuid, false, "INVALID_MESSAGE", "the message could not be processed");
-
     private async Task PostReceipts<T>(string system, string path, T body, int count)
     {
         try
         {
             // As a real receiver system would: keep trying for a while (about a minute) before giving the receipt up.
-            for (var attempt = 1; attempt <= 15; attempt++)
+            // Once the simulator stops, the receipts still waiting are given up.
+            for (var attempt = 1; attempt <= 15 && !_closing.IsCancellationRequested; attempt++)
             {
                 try
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
                     if (_apiKeys.TryGetValue(system, out var key)) request.Headers.Add("X-Api-Key", key);
-                    using var response = await _platform.SendAsync(request);
+                    using var response = await _platform.SendAsync(request, _closing.Token);
                     if ((int)response.StatusCode < 500) return;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { }
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 * attempt * attempt)));
+                try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 200 * attempt * attempt)), _closing.Token); }
+                catch (OperationCanceledException) { }
             }
             Interlocked.Increment(ref _receiptsGivenUp);
         }
@@ -183,10 +217,23 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the receipts of the pushes answered so far are posted (or given up), at most <paramref name="limit"/>;
+    /// true when none is left.</summary>
+    public async Task<bool> DrainReceipts(TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (ReceiptsInFlight > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        return ReceiptsInFlight == 0;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        // Receipts are posted after their push is answered, and the web host waits for them as it stops.
+        await _closing.CancelAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
         _platform.Dispose();
+        _log?.Dispose();
+        _closing.Dispose();
     }
 }

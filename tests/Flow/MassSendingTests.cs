@@ -71,7 +71,8 @@ public abstract class MassSendingTests(PlatformFixture platform)
     [Fact]
     public async Task The_contact_lookup_tells_a_sender_whether_a_recipient_can_receive_Digital_Post_and_a_minors_age_and_how_many_guardians_but_not_who()
     {
-        var (parent, child) = (NewAdultCpr(), NewCpr(new DateOnly(2012, 2, 29)));
+        // Thirteen on the platform's clock, which the collection's tests move on by weeks.
+        var (parent, child) = (NewAdultCpr(), NewCpr(DateOnly.FromDateTime(platform.Now.UtcDateTime).AddYears(-13).AddDays(-100)));
         await platform.LoadCitizens($"{parent};Forælder;tilmeldt;ja;;", $"{child};Barn;afventer;nej;{parent};Vej 1|8000 Aarhus C");
 
         var minor = await platform.Alpha.GetFromJsonAsync<RecipientContact>($"/api/recipients/{child}", PlatformJson.Options);
@@ -445,6 +446,77 @@ public abstract class MassSendingTests(PlatformFixture platform)
         var row = await platform.Alpha.GetStringAsync($"/api/batches/{body.BatchId}/rows/1");
         Assert.Contains("Søren Ærø Åbenrå", row);
         Assert.Contains("1.234,50", row);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_batch_scheduled_for_later_stops_every_letter_and_a_second_cancel_is_409()
+    {
+        var cpr = NewAdultCpr();
+        await platform.LoadCitizens($"{cpr};Kim;tilmeldt;nej;;");
+        var upload = await platform.Alpha.SubmitBatch(Options() with { SendAt = platform.Now + TimeSpan.FromDays(1) },
+            $"cpr;navn;beloeb\n{cpr};Kim;1,00\n{cpr};Kim;2,00\n{cpr};Kim;3,00\n");
+        var id = upload.Body!.BatchId;
+
+        using var other = await platform.Beta.PostAsync($"/api/batches/{id}/cancel", null);
+        using var cancel = await platform.Alpha.PostAsync($"/api/batches/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Contains("\"cancelled\":3", await cancel.Content.ReadAsStringAsync());
+
+        var done = await platform.Alpha.WaitForCompletion(id);
+        Assert.Equal((3, 3, 0, 0, 1.0), (done.Counts.Accepted, done.Counts.Cancelled, done.Counts.Pending, done.Counts.Delivered, done.Progress));
+        // Its send time passes and nothing goes out.
+        await platform.AdvanceBy(TimeSpan.FromDays(1));
+        var lanes = platform.Cluster.Silos[0].ServiceProvider.GetRequiredService<ICitizenLaneStore>();
+        Assert.Empty(await lanes.Of(LetterLane.CitizenMailbox, cpr));
+        Assert.Equal((3, 0), ((await platform.Alpha.Batch(id)).Counts.Cancelled, (await platform.Alpha.Batch(id)).Counts.Delivered));
+
+        using var again = await platform.Alpha.PostAsync($"/api/batches/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("application/problem+json", again.Content.Headers.ContentType?.MediaType);
+        using var retry = await platform.Alpha.PostAsync($"/api/batches/{id}/retry-failed", null);
+        Assert.Contains("\"retried\":0", await retry.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Cancelling_a_batch_in_the_middle_of_sending_stops_the_letters_not_yet_sent_and_the_sent_ones_are_delivered()
+    {
+        // 56 rows in 8 chunks: one partition, dispatched 4 chunks (28 letters) a step. The receiver holds its pushes, so
+        // the first step's letters are stored in the bulk lane and pushed, and the second step waits for a push to end.
+        await using var receiver = await HeldReceiver.Start();
+        var org = new TestOrganisation(PlatformFixture.NewCvr());
+        await platform.Put($"/api/organisations/{org.Cvr}", new OrganisationRegistration($"Held {org.Cvr}"));
+        await platform.Put($"/api/organisations/{org.Cvr}/receiver-systems/a",
+            new ReceiverSystemBody(receiver.Endpoint, org.TechnicalContact("a"), IsPrimary: true));
+        await platform.LoadCompanies($"{org.Cvr};Held;aktiv;;");
+        var upload = await platform.Alpha.SubmitBatch(Options(), "cvr;navn;beloeb\n" + string.Join("\n", Enumerable.Range(1, 56).Select(i => $"{org.Cvr};Held;{i},00")));
+        var id = upload.Body!.BatchId;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (receiver.Held < 8 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(8, receiver.Held);
+
+        using var cancel = await platform.Alpha.PostAsync($"/api/batches/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Contains("\"cancelled\":28", await cancel.Content.ReadAsStringAsync());
+        var cancelled = await platform.Alpha.Batch(id);
+        Assert.Equal((28, 28, 0), (cancelled.Counts.Cancelled, cancelled.Counts.Queued, cancelled.Counts.Pending));
+
+        receiver.Release();
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (receiver.Received.Count < 28 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        using var receipts = await platform.Http.PostAsJsonAsync("/api/receipts/batch",
+            receiver.Received.Keys.Select(uuid => new BusinessReceipt(uuid, true)).ToList(), PlatformJson.Options);
+        receipts.EnsureSuccessStatusCode();
+        var done = await platform.Alpha.WaitForCompletion(id);
+
+        Assert.Equal((56, 28, 28, 0, 1.0), (done.Counts.Accepted, done.Counts.Delivered, done.Counts.Cancelled, done.Counts.Pending, done.Progress));
+        // Only the first step's letters reached the receiver: rows 1 to 28, each delivered.
+        var letters = await platform.Alpha.Letters(id);
+        Assert.Equal(Enumerable.Range(1, 28), letters.Select(l => l.Row));
+        Assert.All(letters, l => Assert.Equal(LetterState.Delivered, l.State));
+        Assert.Equal(letters.Select(l => l.MessageUuid!.Value).Order(), receiver.Received.Keys.Order());
+        using var again = await platform.Alpha.PostAsync($"/api/batches/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
 
     private static byte[] CodePagesEncoding(string text)

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using DigitalPost.Contracts;
+using DigitalPost.Domain;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Tests.Support;
 
@@ -17,6 +18,13 @@ public abstract class ResendFlowTests(PlatformFixture platform)
 
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
 
+    /// <summary>When the platform day of <paramref name="at"/> ends: the warning e-mails of that day go out then.</summary>
+    private DateTimeOffset DayEnd(DateTimeOffset at)
+    {
+        var days = new NoticeDays(platform.Flow.Day);
+        return days.EndOf(days.DayOf(at));
+    }
+
     [Fact]
     public async Task A_failing_message_retries_warns_on_day_2_and_day_5_and_is_forwarded_to_the_primary_on_day_7()
     {
@@ -32,7 +40,11 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.All(dayTwoEve.Attempts, a => Assert.Equal("b", a.ReceiverSystemId));
         Assert.Empty(platform.Smtp.To(technical));
 
+        // Day 2 is reached; its e-mail lists the day's messages once the day is over.
         await platform.AdvanceTo(firstFailed + 2 * Day);
+        Assert.Contains(MessageEventKind.FirstWarningSent, (await platform.Status(uuid)).History.Select(e => e.Kind));
+        Assert.Empty(platform.Smtp.To(technical));
+        await platform.AdvanceTo(DayEnd(firstFailed + 2 * Day));
         var dayTwo = Assert.Single(await platform.EmailsTo(technical, 1));
         Assert.Contains("dag 2", dayTwo.Subject);
         Assert.Contains(uuid.ToString(), dayTwo.Body);
@@ -40,7 +52,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
 
         await platform.AdvanceTo(firstFailed + 5 * Day - TimeSpan.FromMinutes(1));
         Assert.Single(platform.Smtp.To(technical));
-        await platform.AdvanceTo(firstFailed + 5 * Day);
+        await platform.AdvanceTo(DayEnd(firstFailed + 5 * Day));
         var emails = await platform.EmailsTo(technical, 2);
         Assert.Contains("dag 5", emails[1].Subject);
 
@@ -54,6 +66,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.Equal(AttemptOutcome.Positive, forwarded.Attempts[^1].Outcome);
         Assert.Contains(forwarded.History, e => e.Kind == MessageEventKind.Forwarded && e.ReceiverSystemId == "b");
         Assert.Contains(platform.Receivers.Pushes, p => p.MessageUuid == uuid && p.System == org.Simulated("a"));
+        await platform.AdvanceTo(DayEnd(firstFailed + 7 * Day));
         await platform.EmailTo(technical, e => e.Subject.Contains("dag 7") && e.Body.Contains(uuid.ToString()));
         await platform.EmailTo(business, e => e.Subject.Contains("dag 7"));
     }
@@ -74,6 +87,7 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.True(status.History[^1].At <= firstFailed + 7 * Day + PlatformFixture.ReceiptTimeout);
         var virk = (await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).ListVirkMailbox(VirkMailboxFilter.None, 0, 100)).Items;
         Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
+        await platform.AdvanceTo(DayEnd(status.History[^1].At));
         // No second flow at the primary: its contacts hear of the forwarding, never a day-2 warning.
         await platform.EmailTo(org.TechnicalContact("a"), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
         Assert.DoesNotContain(platform.Smtp.To(org.TechnicalContact("a")), e => e.Subject.Contains("dag 2"));
@@ -92,7 +106,43 @@ public abstract class ResendFlowTests(PlatformFixture platform)
         Assert.Equal(DeliveryTargetKind.VirkMailbox, status.CurrentTarget?.Kind);
         var virk = (await platform.Client.GetGrain<IOrganisationGrain>(org.Cvr).ListVirkMailbox(VirkMailboxFilter.None, 0, 100)).Items;
         Assert.Equal(uuid, Assert.Single(virk).MessageUuid);
+        await platform.AdvanceTo(DayEnd(firstFailed + 7 * Day));
         await platform.EmailTo(org.TechnicalContact("a"), e => e.Subject.Contains("dag 7") && e.Body.Contains("Virk"));
+    }
+
+    [Fact]
+    public async Task Forty_eight_messages_failing_at_a_dead_system_give_one_email_per_notice_kind_and_day_listing_them_and_one_deactivation_notice()
+    {
+        // 24 messages fail today and 24 tomorrow: their day 2 and day 5 fall on two days, two e-mails each. The first
+        // 24 are forwarded on their day 7, when the system is deactivated; the others then go to the primary by routing.
+        var org = await platform.Organisation(b: ReceiverProfile.Dead);
+        var first = new List<Guid>();
+        for (var i = 0; i < 24; i++) first.Add(await platform.Send(org.Cvr, "cp-b"));
+        await platform.Settle();
+        var firstFailed = (await platform.Status(first[0])).FirstFailedAt!.Value;
+        await platform.AdvanceTo(firstFailed + Day);
+        var second = new List<Guid>();
+        for (var i = 0; i < 24; i++) second.Add(await platform.Send(org.Cvr, "cp-b"));
+        await platform.Settle();
+
+        await platform.AdvanceTo(DayEnd(firstFailed + 8 * Day));
+
+        foreach (var uuid in first.Concat(second)) Assert.Equal(MessageStatus.Delivered, (await platform.Status(uuid)).Status);
+        foreach (var contact in new[] { org.TechnicalContact("b"), org.BusinessContact("b") })
+        {
+            var emails = await platform.EmailsTo(contact, 6);
+            await platform.Settle();
+            emails = platform.Smtp.To(contact);
+            List<ReceivedEmail> Of(string notice) => [.. emails.Where(e => e.Subject.Contains(notice)).OrderBy(e => e.Body.Contains(first[0].ToString()) ? 0 : 1)];
+            Assert.Equal((2, 2, 1, 1), (Of("dag 2").Count, Of("dag 5").Count, Of("dag 7").Count, Of("deaktiveret").Count));
+            Assert.Equal(6, emails.Count);
+            foreach (var (email, listed) in new[] { (Of("dag 2")[0], first), (Of("dag 2")[1], second), (Of("dag 5")[0], first), (Of("dag 5")[1], second), (Of("dag 7")[0], first) })
+            {
+                Assert.Contains("24 meddelelser", email.Subject);
+                Assert.All(listed, uuid => Assert.Contains(uuid.ToString(), email.Body));
+                Assert.DoesNotContain(first.Concat(second).Except(listed), uuid => email.Body.Contains(uuid.ToString()));
+            }
+        }
     }
 
     [Fact]

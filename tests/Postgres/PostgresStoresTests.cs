@@ -382,4 +382,34 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
         Assert.Equal(3, (await mailboxes.FindMove(move.MoveId))!.Redelivered);
         Assert.Equal(letters.Take(5).Select(l => l.MessageUuid), (await mailboxes.List("29189846", VirkMailboxFilter.None, 0, 100)).Items.Select(i => i.MessageUuid));
     }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
+    public async Task Cancelling_changes_only_a_partitions_unsent_letters_and_no_later_save_undoes_it(string kind)
+    {
+        await using var db = await Database();
+        ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
+        var batch = Guid.NewGuid();
+        LetterRecord Letter(int row, LetterState state, bool sent) => new()
+        {
+            Row = row, Kind = RecipientKind.Cpr, RecipientId = "0101801234", State = state,
+            MessageUuid = sent ? BatchIds.Letter(batch, row, 0, 0) : null,
+        };
+        // Rows 1-3 unsent, row 4 pending with its message id (being handed to its lane), 5 in a lane, 6 delivered;
+        // row 9 unsent but another partition's.
+        await store.Insert(batch, [Letter(1, LetterState.Pending, false), Letter(2, LetterState.Pending, false), Letter(3, LetterState.Pending, false),
+            Letter(4, LetterState.Pending, true), Letter(5, LetterState.Queued, true), Letter(6, LetterState.Delivered, true), Letter(9, LetterState.Pending, false)], _ => "case");
+
+        Assert.Equal(3, await store.Cancel(batch, [(1, 6)]));
+        Assert.Equal(0, await store.Cancel(batch, [(1, 6)]));
+        // A send step that comes after the cancel: its save, even of a final state, changes nothing.
+        await store.Save(batch, [Letter(1, LetterState.Delivered, true), Letter(2, LetterState.Queued, true)], _ => "case");
+
+        var states = (await store.Load(batch)).Values.OrderBy(l => l.Row).Select(l => (l.Row, l.State)).ToList();
+        Assert.Equal([(1, LetterState.Cancelled), (2, LetterState.Cancelled), (3, LetterState.Cancelled), (4, LetterState.Pending),
+            (5, LetterState.Queued), (6, LetterState.Delivered), (9, LetterState.Pending)], states);
+        Assert.Null((await store.Load(batch))[LetterRecord.KeyOf(1, 0)].MessageUuid);
+        Assert.Equal("CANCELLED", (await store.Page(batch, errorsOnly: false, 0, 1))[0].ErrorCode);
+    }
 }

@@ -1,4 +1,5 @@
 using DigitalPost.Contracts;
+using DigitalPost.Domain;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Tests.Support;
 using static DigitalPost.Tests.Support.Batches;
@@ -29,7 +30,7 @@ public sealed class RestartTests(PostgresPlatformFixture platform) : IClassFixtu
         var earlyContact = early.TechnicalContact("b");
         var outbox = platform.Client.GetGrain<IEmailOutboxGrain>(0);
         platform.Smtp.Refusing = true;
-        await platform.AdvanceTo(earlySince + 2 * Day);
+        await platform.AdvanceTo(DayEnd(earlySince + 2 * Day));
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while ((await outbox.GetStatus()).LastError is null && DateTime.UtcNow < deadline) await Task.Delay(20);
         Assert.NotNull((await outbox.GetStatus()).LastError);
@@ -69,7 +70,9 @@ public sealed class RestartTests(PostgresPlatformFixture platform) : IClassFixtu
         // Its receiver system's failures, stored before the restart, count towards its deactivation on day 7.
         Assert.False((await platform.SystemStatus(late, "b")).Active);
 
-        // Each e-mail of either flow went out exactly once: none lost, none repeated by the restarted silo.
+        // Each e-mail of either flow went out exactly once, none lost, none repeated by the restarted silo (day 7's at the
+        // end of its day).
+        await platform.AdvanceTo(DayEnd(lateSince + 7 * Day));
         Assert.Equal(["dag 2", "dag 5", "dag 7", "deaktiveret"], Notices(await platform.EmailsTo(earlyContact, 4)));
         Assert.Equal(MessageStatus.Delivered, (await platform.Status(earlyUuid)).Status);
         var lateEmails = await platform.EmailsTo(late.TechnicalContact("b"), 4);
@@ -113,6 +116,12 @@ public sealed class RestartTests(PostgresPlatformFixture platform) : IClassFixtu
         static int Sum(BatchStatusView s) => s.Counts.Pending + s.Counts.Queued + s.Counts.Failing + s.Counts.Delivered + s.Counts.ToVirk +
             s.Counts.ToPrint + s.Counts.ToNemSms + s.Counts.Returned + s.Counts.Failed;
         static bool CountedOnce(BatchStatusView s) => Sum(s) == rows;
+    }
+
+    private DateTimeOffset DayEnd(DateTimeOffset at)
+    {
+        var days = new NoticeDays(platform.Flow.Day);
+        return days.EndOf(days.DayOf(at));
     }
 
     private static List<string> Notices(IEnumerable<ReceivedEmail> emails) =>

@@ -128,6 +128,8 @@ public class PlatformFixture : IAsyncLifetime
         [$"Senders:{BetaSender}:Cvr"] = "12345674",
         ["MassSending:FlushInterval"] = "00:00:00.020",
         ["MassSending:ChunkSize"] = "7",
+        // A partition of more than four chunks dispatches them in several steps, so a batch can be caught between two.
+        ["MassSending:ChunksPerDispatch"] = "4",
         // Registry files are stored three rows at a time, so every test's load crosses chunks.
         ["Registry:ChunkRows"] = "3",
         ["Print:PrintAfter"] = "1.00:00:00",

@@ -326,6 +326,7 @@ public class MassSendingLedgerTests
     [InlineData(LetterState.SentAsNemSms, nameof(BatchCounts.ToNemSms))]
     [InlineData(LetterState.Returned, nameof(BatchCounts.Returned))]
     [InlineData(LetterState.Failed, nameof(BatchCounts.Failed))]
+    [InlineData(LetterState.Cancelled, nameof(BatchCounts.Cancelled))]
     public void Every_letter_is_counted_in_exactly_one_state_bucket(LetterState state, string bucket)
     {
         var counts = Ledger(Letter(1, 0, state, Message)).Counts(acceptedRows: 1, rejectedRows: 0, undispatchedRows: 0);
@@ -345,6 +346,24 @@ public class MassSendingLedgerTests
         Assert.Equal(5, counts.Pending);
         Assert.Equal(1, counts.Queued);
         Assert.Equal((6, 2), (counts.Accepted, counts.RejectedRows));
+    }
+
+    [Fact]
+    public void Cancelling_stops_exactly_the_pending_letters_without_a_message_id_and_undispatched_rows_count_as_cancelled_and_final()
+    {
+        var ledger = Ledger(Letter(1, 0, LetterState.Pending), Letter(1, 1, LetterState.Pending), Letter(2, 0, LetterState.Pending, Message),
+            Letter(3, 0, LetterState.Queued, Message), Letter(4, 0, LetterState.Returned), Letter(5, 0, LetterState.Delivered, Message));
+
+        var cancelled = ledger.CancelUnsent();
+        var (counts, letters, final) = ledger.Tally(acceptedRows: 8, rejectedRows: 0, undispatchedRows: 3, cancelled: true);
+
+        Assert.Equal([(1, 0), (1, 1)], cancelled.Select(l => (l.Row, l.Copy)).Order());
+        Assert.All(cancelled, l => Assert.Equal((LetterState.Cancelled, "CANCELLED"), (l.State, l.ErrorCode)));
+        Assert.Equal((5, 1, 1, 9, 7), (counts.Cancelled, counts.Pending, counts.Queued, letters, final));
+        Assert.Equal(letters, Buckets(counts).Values.Sum());
+        Assert.Empty(ledger.CancelUnsent());
+        // Cancelled is final and no failure: "retry failed" leaves it alone.
+        Assert.DoesNotContain(ledger.ResetFailed(), l => l.Row == 1);
     }
 
     [Fact]
@@ -457,6 +476,7 @@ public class MassSendingLedgerTests
         [nameof(c.Pending)] = c.Pending, [nameof(c.Queued)] = c.Queued, [nameof(c.Failing)] = c.Failing,
         [nameof(c.Delivered)] = c.Delivered, [nameof(c.ToVirk)] = c.ToVirk, [nameof(c.ToPrint)] = c.ToPrint,
         [nameof(c.ToNemSms)] = c.ToNemSms, [nameof(c.Returned)] = c.Returned, [nameof(c.Failed)] = c.Failed,
+        [nameof(c.Cancelled)] = c.Cancelled,
     };
 }
 

@@ -68,10 +68,12 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
     public BatchCounts Counts(int acceptedRows, int rejectedRows, int undispatchedRows) => Tally(acceptedRows, rejectedRows, undispatchedRows).Counts;
 
     /// <summary>The counts, and how many letters there are (made, plus one per undispatched row) and how many of them
-    /// are final: one pass over the letters, as a status read of a million-letter batch must be.</summary>
-    public (BatchCounts Counts, int Letters, int Final) Tally(int acceptedRows, int rejectedRows, int undispatchedRows)
+    /// are final: one pass over the letters, as a status read of a million-letter batch must be. Undispatched rows are
+    /// pending, or cancelled (final) once the batch is <paramref name="cancelled"/>: their letters will never be made.</summary>
+    public (BatchCounts Counts, int Letters, int Final) Tally(int acceptedRows, int rejectedRows, int undispatchedRows, bool cancelled = false)
     {
-        int queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0, pending = undispatchedRows, final = 0;
+        int queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0;
+        var (pending, cancelledLetters, final) = cancelled ? (0, undispatchedRows, undispatchedRows) : (undispatchedRows, 0, 0);
         foreach (var l in letters.Values)
         {
             if (l.Copy > 0) copies++;
@@ -88,9 +90,10 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
                 case LetterState.SentAsNemSms: sms++; break;
                 case LetterState.Returned: returned++; break;
                 case LetterState.Failed: failed++; break;
+                case LetterState.Cancelled: cancelledLetters++; break;
             }
         }
-        return (new BatchCounts(acceptedRows, rejectedRows, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies),
+        return (new BatchCounts(acceptedRows, rejectedRows, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies, cancelledLetters),
             letters.Count + undispatchedRows, final);
     }
 
@@ -110,6 +113,25 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
 
     /// <summary>Whether the letter is listed when only errors are asked for: failed, returned, or in the resend flow.</summary>
     public static bool IsError(LetterState state) => state.IsFailure() || state == LetterState.Failing;
+
+    /// <summary>Not yet sent: pending, and without a message id. A letter gets its message id (stored with it) the moment
+    /// before it is entered in a lane, pushed or given to its message grain, so one without is in no lane.</summary>
+    public static bool Unsent(LetterRecord letter) => letter.State == LetterState.Pending && letter.MessageUuid is null;
+
+    /// <summary>Cancels the letters not yet sent (<see cref="Unsent"/>); returns them.</summary>
+    public IReadOnlyList<LetterRecord> CancelUnsent()
+    {
+        var cancelled = letters.Values.Where(Unsent).ToList();
+        foreach (var l in cancelled)
+        {
+            l.State = LetterState.Cancelled;
+            (l.ErrorCode, l.ErrorText, l.Remedy) = (CancelledCode, CancelledText, null);
+        }
+        return cancelled;
+    }
+
+    public const string CancelledCode = "CANCELLED";
+    public const string CancelledText = "cancelled by the sender before it was sent";
 
     /// <summary>Puts failed and returned letters back to pending. A letter that had a message gets the next generation,
     /// and so a new message id; one that never had a message keeps its id.</summary>

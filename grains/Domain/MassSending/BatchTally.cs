@@ -8,17 +8,17 @@ public static class BatchTally
 {
     public static PartitionTally Sum(IEnumerable<PartitionTally> tallies)
     {
-        int pending = 0, queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0;
+        int pending = 0, queued = 0, failing = 0, delivered = 0, virk = 0, print = 0, sms = 0, returned = 0, failed = 0, rerouted = 0, copies = 0, cancelled = 0;
         int letters = 0, final = 0, archiveQueue = 0;
         foreach (var t in tallies)
         {
             var c = t.Counts;
             (pending, queued, failing, delivered) = (pending + c.Pending, queued + c.Queued, failing + c.Failing, delivered + c.Delivered);
             (virk, print, sms, returned, failed) = (virk + c.ToVirk, print + c.ToPrint, sms + c.ToNemSms, returned + c.Returned, failed + c.Failed);
-            (rerouted, copies) = (rerouted + c.Rerouted, copies + c.Copies);
+            (rerouted, copies, cancelled) = (rerouted + c.Rerouted, copies + c.Copies, cancelled + c.Cancelled);
             (letters, final, archiveQueue) = (letters + t.Letters, final + t.Final, archiveQueue + t.ArchiveQueue);
         }
-        return new PartitionTally(new BatchCounts(0, 0, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies),
+        return new PartitionTally(new BatchCounts(0, 0, pending, queued, failing, delivered, virk, print, sms, returned, failed, rerouted, copies, cancelled),
             letters, final, archiveQueue);
     }
 

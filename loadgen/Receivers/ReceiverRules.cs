@@ -1,0 +1,114 @@
+using System.Security.Cryptography;
+using DigitalPost.Contracts;
+
+namespace DigitalPost.LoadGen.Receivers;
+
+/// <summary>What a simulated receiver system answers to one message of a push.</summary>
+public enum ReceiptKind { Positive, Negative, Virus, None }
+
+/// <summary>How a simulated receiver system decides each message's receipt, without the HTTP around it.</summary>
+public static class ReceiverRules
+{
+    /// <summary>A <c>--system</c> of <c>loadgen receivers</c>: <c>name=profile</c> or <c>name=profile:share</c> (the
+    /// flaky share of attempts, or the failing share of messages, from 0 to 1). Null with the reason when it is not one.</summary>
+    public static (string Name, ReceiverProfile Profile, double? Share)? ParseSystem(string spec, out string? error)
+    {
+        error = null;
+        var parts = spec.Split('=', 2);
+        var profileAndShare = parts.Length == 2 ? parts[1].Split(':', 2) : [];
+        if (parts.Length != 2 || parts[0].Length == 0 || !Enum.TryParse<ReceiverProfile>(profileAndShare[0], ignoreCase: true, out var profile)
+            || int.TryParse(profileAndShare[0], out _))
+        {
+            error = $"--system '{spec}': expected name=profile[:share] with a profile among {string.Join(", ", Enum.GetNames<ReceiverProfile>())}";
+            return null;
+        }
+        if (profileAndShare.Length == 1) return (parts[0], profile, null);
+        if (profile is not (ReceiverProfile.Flaky or ReceiverProfile.FailingMessages)
+            || !double.TryParse(profileAndShare[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var share)
+            || share is < 0 or > 1)
+        {
+            error = $"--system '{spec}': a share (from 0 to 1, such as 0.3) is given only to Flaky (of attempts) or FailingMessages (of messages)";
+            return null;
+        }
+        return (parts[0], profile, share);
+    }
+
+    /// <summary>Whether the message is among the <paramref name="share"/> of messages that always fail: chosen by its
+    /// id alone (SHA-256 of it, read as a fraction), so the same messages fail at every attempt, in every run and
+    /// process, and about that share of any set of messages does.</summary>
+    public static bool FailsByShare(Guid messageUuid, double share)
+    {
+        if (share <= 0) return false;
+        if (share >= 1) return true;
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(messageUuid.ToByteArray(), hash);
+        return BitConverter.ToUInt64(hash) / 18446744073709551616.0 < share;
+    }
+
+    /// <summary>The receipt of a message: <paramref name="poisoned"/> ones get a negative one whatever the profile;
+    /// <paramref name="share"/> is the flaky share of attempts or the failing share of messages; <paramref name="draw"/>
+    /// is a random number in [0, 1) for the flaky profile.</summary>
+    public static ReceiptKind Receipt(ReceiverProfile profile, double share, Guid messageUuid, bool poisoned, double draw) =>
+        poisoned ? ReceiptKind.Negative : profile switch
+        {
+            ReceiverProfile.Negative => ReceiptKind.Negative,
+            ReceiverProfile.Flaky => draw < share ? ReceiptKind.Negative : ReceiptKind.Positive,
+            ReceiverProfile.FailingMessages => FailsByShare(messageUuid, share) ? ReceiptKind.Negative : ReceiptKind.Positive,
+            ReceiverProfile.Virus => ReceiptKind.Virus,
+            ReceiverProfile.NoReceipt => ReceiptKind.None,
+            _ => ReceiptKind.Positive,
+        };
+
+    public static BusinessReceipt? ToReceipt(ReceiptKind kind, Guid messageUuid) => kind switch
+    {
+        ReceiptKind.Positive => new BusinessReceipt(messageUuid, true),
+        ReceiptKind.Negative => new BusinessReceipt(messageUuid, false, "INVALID_MESSAGE", "the message could not be processed"),
+        ReceiptKind.Virus => new BusinessReceipt(messageUuid, false, BusinessReceipt.VirusErrorCode, "virus found in the main document"),
+        _ => null,
+    };
+}
+
+/// <summary>What one simulated system got and answered. <see cref="Requests"/> are pushes (HTTP requests), of which
+/// <see cref="Refused"/> were answered 503; every message of an accepted push got exactly one of the receipts counted,
+/// so <see cref="Messages"/> = <see cref="Positive"/> + <see cref="Negative"/> + <see cref="Virus"/> + <see cref="NoReceipt"/>.</summary>
+public sealed record SystemCounts(string System, ReceiverProfile Profile, long Requests, long Refused, long Messages, long Positive, long Negative, long Virus, long NoReceipt)
+{
+    /// <summary>Every accepted push had at least one message, and every message exactly one receipt counted.</summary>
+    public bool AddsUp => Refused <= Requests && Requests - Refused <= Messages && Messages == Positive + Negative + Virus + NoReceipt;
+}
+
+/// <summary>The running counts of one system, updated from the pushes' threads under a lock, so a snapshot is whole.</summary>
+public sealed class SystemCounter
+{
+    private readonly Lock _lock = new();
+    private long _requests, _refused, _messages, _positive, _negative, _virus, _none;
+
+    public void Refused()
+    {
+        lock (_lock) (_requests, _refused) = (_requests + 1, _refused + 1);
+    }
+
+    public void Accepted(IEnumerable<ReceiptKind> receipts)
+    {
+        lock (_lock)
+        {
+            _requests++;
+            foreach (var receipt in receipts)
+            {
+                _messages++;
+                switch (receipt)
+                {
+                    case ReceiptKind.Positive: _positive++; break;
+                    case ReceiptKind.Negative: _negative++; break;
+                    case ReceiptKind.Virus: _virus++; break;
+                    default: _none++; break;
+                }
+            }
+        }
+    }
+
+    public SystemCounts Snapshot(string system, ReceiverProfile profile)
+    {
+        lock (_lock) return new SystemCounts(system, profile, _requests, _refused, _messages, _positive, _negative, _virus, _none);
+    }
+}
