@@ -36,6 +36,10 @@ public static class SiloExtensions
                 silo.Configure<ClusterMembershipOptions>(orleans.GetSection("Membership"));
             }
             else silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
+            // Mutual TLS on the silo and gateway ports, when a certificate is configured (a cluster beyond loopback
+            // needs it: Orleans lets any client that reaches the gateway call every grain). The embedded default
+            // listens on loopback only and runs without.
+            OrleansTls.Of(builder.Configuration)?.Configure(silo);
             silo.AddDigitalPostPlatform(builder.Configuration);
             silo.AddDashboard();
         });
