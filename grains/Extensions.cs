@@ -30,6 +30,10 @@ public static class GrainsExtensions
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<BulkReceipts>();
+        services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section));
+        services.AddSingleton(new Retention.RetentionPeriods(configuration));
+        services.AddSingleton<Retention.RetentionJob>();
+        services.AddSingleton<Retention.Erasure>();
         return services;
     }
 }

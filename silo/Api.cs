@@ -44,6 +44,7 @@ public static class Api
         app.MapOrganisationApi();
         app.MapMessageApi();
         app.MapMassSendingApi();
+        app.MapRetentionApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
             new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
                 await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await registry.Counts(), ProcessView.Now()));

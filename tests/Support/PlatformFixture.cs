@@ -76,6 +76,12 @@ public class PlatformFixture : IAsyncLifetime
         [$"Senders:{BetaSender}:ApiKey"] = BetaKey,
         [$"Senders:{BetaSender}:Name"] = "Beta Styrelse",
         [$"Senders:{BetaSender}:Cvr"] = "12345674",
+        // The only sender with a retention period: the retention tests move the clock past it, and no other test's
+        // letters may go with theirs.
+        [$"Senders:{RetentionSender}:ApiKey"] = RetentionKey,
+        [$"Senders:{RetentionSender}:Name"] = "Gamma Arkiv",
+        [$"Senders:{RetentionSender}:Cvr"] = "29189846",
+        [$"Senders:{RetentionSender}:RetentionDays"] = RetentionDays.ToString(),
         ["MassSending:FlushInterval"] = "00:00:00.020",
         ["MassSending:ChunkSize"] = "7",
         // Registry files are stored three rows at a time, so every test's load crosses chunks.
@@ -89,6 +95,9 @@ public class PlatformFixture : IAsyncLifetime
     public const string AlphaKey = "alpha-test-key";
     public const string BetaSender = "beta-styrelse";
     public const string BetaKey = "beta-test-key";
+    public const string RetentionSender = "gamma-arkiv";
+    public const string RetentionKey = "gamma-test-key";
+    public const int RetentionDays = 400;
 
     public virtual async Task InitializeAsync()
     {
