@@ -102,9 +102,10 @@ public static class SiloExtensions
             try { await services.GetRequiredService<WakeUps>().ResumeAll(); }
             catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "Wake-up shards were not resumed at start; their reminders will"); }
         });
-        // The retention job's first wake-up; a silo starting later finds it scheduled and changes nothing.
+        // The retention job's first wake-up, once a period is set; a silo starting later finds it scheduled and changes nothing.
         silo.AddStartupTask(async (services, _) =>
         {
+            if (!services.GetRequiredService<DigitalPost.Retention.RetentionPeriods>().AnyConfigured) return;
             try { await services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).Start(); }
             catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "The retention job was not scheduled at start; the next silo to start will"); }
         });

@@ -28,6 +28,11 @@ public sealed class RetentionPeriods(IConfiguration configuration)
     /// <summary>The senders configured under <c>Senders</c>.</summary>
     public IEnumerable<string> ConfiguredSenders => configuration.GetSection("Senders").GetChildren().Select(s => s.Key);
 
+    /// <summary>Whether any period is set: without one the job has nothing to do, and is not scheduled.</summary>
+    public bool AnyConfigured =>
+        configuration.GetSection(RetentionOptions.Section)[nameof(RetentionOptions.DefaultDays)] is { Length: > 0 }
+        || ConfiguredSenders.Any(s => configuration[$"Senders:{s}:RetentionDays"] is { Length: > 0 });
+
     public IReadOnlyList<(string SenderId, int Days)> Of(IEnumerable<string> storedSenders)
     {
         var defaultDays = configuration.GetSection(RetentionOptions.Section).GetValue<int?>(nameof(RetentionOptions.DefaultDays));

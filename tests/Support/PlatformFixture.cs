@@ -77,7 +77,8 @@ public class PlatformFixture : IAsyncLifetime
         [$"Senders:{BetaSender}:Name"] = "Beta Styrelse",
         [$"Senders:{BetaSender}:Cvr"] = "12345674",
         // The only sender with a retention period: the retention tests move the clock past it, and no other test's
-        // letters may go with theirs.
+        // letters may go with theirs. Short, as the clock is shared: a test that moved it by years would age every
+        // other test's recipients.
         [$"Senders:{RetentionSender}:ApiKey"] = RetentionKey,
         [$"Senders:{RetentionSender}:Name"] = "Gamma Arkiv",
         [$"Senders:{RetentionSender}:Cvr"] = "29189846",
@@ -97,7 +98,7 @@ public class PlatformFixture : IAsyncLifetime
     public const string BetaKey = "beta-test-key";
     public const string RetentionSender = "gamma-arkiv";
     public const string RetentionKey = "gamma-test-key";
-    public const int RetentionDays = 400;
+    public const int RetentionDays = 5;
 
     public virtual async Task InitializeAsync()
     {
