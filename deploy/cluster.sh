@@ -7,6 +7,9 @@
 #
 # Silo i (from 0) serves HTTP on 5000+i, talks to the other silos on 11111+i and to clients on 30000+i
 # (bases: HTTP_PORT, SILO_PORT, GATEWAY_PORT). Ctrl-C stops every silo, and the throwaway PostgreSQL with its files.
+# The Orleans ports use mutual TLS: with TLS_DIR naming a folder holding ca.pem and silo.pfx (password in
+# TLS_PASSWORD), those; otherwise a throwaway CA and silo certificate made with openssl, and a client certificate for
+# other services (client.pfx) beside them in the work folder.
 set -euo pipefail
 
 silos=3
@@ -14,7 +17,7 @@ connection="${DIGITALPOST_PG:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     -n|--silos) silos="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     --) shift; break ;;
     *) connection="$1"; shift ;;
   esac
@@ -58,6 +61,27 @@ if [ -z "$connection" ]; then
   echo "throwaway PostgreSQL on 127.0.0.1:$port (data in $work/pg, removed on exit)"
 fi
 
+tls="${TLS_DIR:-}" tls_password="${TLS_PASSWORD:-}"
+if [ -z "$tls" ]; then
+  # A CA for this cluster alone: trust in the cluster is "issued by this CA".
+  tls="$work/tls" tls_password="$(openssl rand -hex 16)"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=digitalpost cluster CA" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+  for name in silo client; do
+    # A silo's certificate serves both ends of a connection; a client's only its own.
+    usage=$([ "$name" = silo ] && echo "serverAuth,clientAuth" || echo "clientAuth")
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=digitalpost $name" \
+      -keyout "$tls/$name.key" -out "$tls/$name.csr" 2>/dev/null
+    openssl x509 -req -in "$tls/$name.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 30 \
+      -extfile <(printf "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n" "$usage") \
+      -out "$tls/$name.pem" 2>/dev/null
+    openssl pkcs12 -export -in "$tls/$name.pem" -inkey "$tls/$name.key" -passout "pass:$tls_password" -out "$tls/$name.pfx"
+  done
+  echo "throwaway CA and certificates in $tls (client.pfx for other services, password $tls_password)"
+fi
+
 echo "building the silo (Release)"
 dotnet build -c Release "$repo/silo" -nologo -v quiet >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 bin="$repo/silo/bin/Release/net10.0"
@@ -68,6 +92,7 @@ for ((i = 0; i < silos; i++)); do
   (cd "$bin" && exec dotnet DigitalPost.Silo.dll --urls "http://127.0.0.1:$((http_base + i))" \
     --Orleans:SiloPort "$((silo_base + i))" --Orleans:GatewayPort "$((gateway_base + i))" \
     --Storage:Provider PostgreSQL --Storage:ConnectionString "$connection" \
+    --Orleans:Tls:CertificateFile "$tls/silo.pfx" --Orleans:Tls:CertificatePassword "$tls_password" --Orleans:Tls:CaFile "$tls/ca.pem" \
     --Smtp:PickupDirectory "$work/silo-$i/mail" "$@") >"$work/silo-$i/log" 2>&1 &
   pids+=("$!")
   echo "silo $i: http://127.0.0.1:$((http_base + i))  (health /health, dashboard /dashboard/, log $work/silo-$i/log)"

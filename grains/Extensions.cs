@@ -34,6 +34,10 @@ public static class GrainsExtensions
         services.AddHttpClient(SmsNotificationTransport.Client);
         services.AddSingleton<INotificationTransport, EmailNotificationTransport>();
         services.AddSingleton<INotificationTransport, SmsNotificationTransport>();
+        services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section));
+        services.AddSingleton(new Retention.RetentionPeriods(configuration));
+        services.AddSingleton<Retention.RetentionJob>();
+        services.AddSingleton<Retention.Erasure>();
         return services;
     }
 }

@@ -319,7 +319,23 @@ memo.SetAction(async (parse, cancellationToken) =>
     return summary.Refusals.Count == 0 && summary.Receipts.All(r => r.ErrorCode is null) ? 0 : 1;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove, memo };
+var retentionPostgres = new Option<string>("--postgres") { Description = "The PostgreSQL database to fill and delete from (its schema is applied).", Required = true };
+var retentionLetters = new Option<int>("--letters") { Description = "Letters past their retention period.", DefaultValueFactory = _ => 1_000_000 };
+var retentionBatches = new Option<int>("--batches") { Description = "Batches they are spread over.", DefaultValueFactory = _ => 10 };
+var deleteSlice = new Option<int>("--delete-slice") { Description = "Rows one delete statement removes at most (Retention:DeleteSlice).", DefaultValueFactory = _ => 10_000 };
+var retention = new Command("retention", "Fill PostgreSQL with a sender's letters past their retention period, then time the retention job deleting them; prints a JSON report.")
+{
+    retentionPostgres, retentionLetters, retentionBatches, deleteSlice,
+};
+retention.SetAction(async (parse, cancellationToken) =>
+{
+    var report = await DigitalPost.LoadGen.Retention.RetentionBench.Run(new DigitalPost.LoadGen.Retention.RetentionBenchSettings(parse.GetValue(retentionPostgres)!,
+        parse.GetValue(retentionLetters), Math.Max(1, parse.GetValue(retentionBatches)), Math.Max(1, parse.GetValue(deleteSlice))), AnsiConsole.Console, cancellationToken);
+    Console.WriteLine(JsonSerializer.Serialize(report, PlatformJson.Options));
+    return 0;
+});
+
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove, memo, retention };
 // Longer than any command takes to stop (receivers: --drain): on SIGTERM or Ctrl+C a command ends its own way and
 // its exit code stands, rather than being cut off after the default 2 s.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });

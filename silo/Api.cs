@@ -51,6 +51,7 @@ public static class Api
         app.MapCredentialsApi();
         app.MapNgdpApi();
         app.MapNotificationsApi();
+        app.MapRetentionApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
             new OperationsView(WakeUpsView.Of(await wakeUps.Counts()), await grains.GetGrain<IEmailOutboxGrain>(0).GetStatus(),
                 await grains.GetGrain<IPrintQueueGrain>(0).GetStatus(), await registry.Counts(), ProcessView.Now())).RequireOperator();

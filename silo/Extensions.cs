@@ -39,6 +39,10 @@ public static class SiloExtensions
                 silo.Configure<ClusterMembershipOptions>(orleans.GetSection("Membership"));
             }
             else silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
+            // Mutual TLS on the silo and gateway ports, when a certificate is configured (a cluster beyond loopback
+            // needs it: Orleans lets any client that reaches the gateway call every grain). The embedded default
+            // listens on loopback only and runs without.
+            OrleansTls.Of(builder.Configuration)?.Configure(silo);
             silo.AddDigitalPostPlatform(builder.Configuration);
             silo.AddDashboard();
         });
@@ -112,6 +116,13 @@ public static class SiloExtensions
         {
             try { await services.GetRequiredService<WakeUps>().ResumeAll(); }
             catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "Wake-up shards were not resumed at start; their reminders will"); }
+        });
+        // The retention job's first wake-up, once a period is set; a silo starting later finds it scheduled and changes nothing.
+        silo.AddStartupTask(async (services, _) =>
+        {
+            if (!services.GetRequiredService<DigitalPost.Retention.RetentionPeriods>().AnyConfigured) return;
+            try { await services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).Start(); }
+            catch (Exception e) { services.GetRequiredService<ILogger<WakeUps>>().LogWarning(e, "The retention job was not scheduled at start; the next silo to start will"); }
         });
         return silo;
     }

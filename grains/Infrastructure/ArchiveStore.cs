@@ -16,6 +16,12 @@ public interface IArchiveStore
 {
     Task Append(IReadOnlyList<ArchiveEntry> entries);
     Task<ArchiveCase?> Case(string caseKey);
+
+    /// <summary>Deletes the archive entries of these letters (by message id), in whichever case they are.</summary>
+    Task<int> DeleteLetters(IReadOnlyList<Guid> messageUuids);
+
+    /// <summary>Deletes these cases whole (an erasure: a recipient's cases, one per sender).</summary>
+    Task<int> DeleteCases(IReadOnlyCollection<string> caseKeys);
 }
 
 public sealed class MemoryArchiveStore(TimeProvider time) : IArchiveStore
@@ -39,6 +45,30 @@ public sealed class MemoryArchiveStore(TimeProvider time) : IArchiveStore
     {
         if (!_cases.TryGetValue(caseKey, out var found)) return Task.FromResult<ArchiveCase?>(null);
         lock (found) return Task.FromResult<ArchiveCase?>(new ArchiveCase(found.Kind, found.CreatedAt, [.. found.Letters]));
+    }
+
+    public Task<int> DeleteLetters(IReadOnlyList<Guid> messageUuids)
+    {
+        var gone = messageUuids.ToHashSet();
+        var deleted = 0;
+        foreach (var (key, found) in _cases)
+            lock (found)
+            {
+                deleted += found.Letters.RemoveAll(l => gone.Contains(l.MessageUuid));
+                found.Seen.ExceptWith(gone);
+                // An emptied case goes too: as in the table, a case is its letters.
+                if (found.Letters.Count == 0) _cases.TryRemove(KeyValuePair.Create(key, found));
+            }
+        return Task.FromResult(deleted);
+    }
+
+    public Task<int> DeleteCases(IReadOnlyCollection<string> caseKeys)
+    {
+        var deleted = 0;
+        foreach (var key in caseKeys)
+            if (_cases.TryRemove(key, out var found))
+                lock (found) deleted += found.Letters.Count;
+        return Task.FromResult(deleted);
     }
 }
 
@@ -91,6 +121,21 @@ public sealed class PostgresArchiveStore(NpgsqlDataSource db, TimeProvider time)
         command.Parameters.AddWithValue(created);
         command.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => Json(e.Letter)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<int> DeleteLetters(IReadOnlyList<Guid> messageUuids)
+    {
+        if (messageUuids.Count == 0) return 0;
+        await using var command = _db.CreateCommand("DELETE FROM archive_letter WHERE uuid = ANY($1)");
+        command.Parameters.AddWithValue(messageUuids.ToArray());
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<int> DeleteCases(IReadOnlyCollection<string> caseKeys)
+    {
+        await using var command = _db.CreateCommand("DELETE FROM archive_letter WHERE case_key = ANY($1)");
+        command.Parameters.AddWithValue(caseKeys.ToArray());
+        return await command.ExecuteNonQueryAsync();
     }
 
     public async Task<ArchiveCase?> Case(string caseKey)

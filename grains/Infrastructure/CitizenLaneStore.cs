@@ -17,6 +17,13 @@ public interface ICitizenLaneStore
 
     /// <summary>A citizen's letters in the lane, oldest first.</summary>
     Task<IReadOnlyList<CitizenLetter>> Of(LetterLane lane, string cpr);
+
+    /// <summary>Deletes the sender's letters in the lane put there before <paramref name="before"/>, at most
+    /// <paramref name="max"/> of them; none deleted means none is left.</summary>
+    Task<int> DeleteBefore(LetterLane lane, string senderId, DateTimeOffset before, int max);
+
+    /// <summary>Deletes every letter to the citizen in the lane.</summary>
+    Task<int> Erase(LetterLane lane, string cpr);
 }
 
 /// <summary>The embedded default: gone with the process like the rest of the embedded storage.</summary>
@@ -46,6 +53,14 @@ public sealed class MemoryCitizenLaneStore : ICitizenLaneStore
         lock (_mailboxInOrder)
             return (from >= _mailboxInOrder.Count ? [] : _mailboxInOrder.GetRange((int)from, _mailboxInOrder.Count - (int)from), _mailboxInOrder.Count);
     }
+
+    public Task<int> DeleteBefore(LetterLane lane, string senderId, DateTimeOffset before, int max) =>
+        Remove(l => l.Key.Item1 == lane && l.Value.SenderId == senderId && l.Value.At < before, max);
+
+    public Task<int> Erase(LetterLane lane, string cpr) => Remove(l => l.Key.Item1 == lane && l.Value.Cpr == cpr, int.MaxValue);
+
+    private Task<int> Remove(Func<KeyValuePair<(LetterLane, Guid), CitizenLetter>, bool> which, int max) =>
+        Task.FromResult(_letters.Where(which).Take(max).ToList().Count(l => _letters.TryRemove(l)));
 }
 
 /// <summary>The lanes in PostgreSQL (tables <c>citizen_mailbox</c> and <c>nemsms_queue</c>, deploy/sql): one binary COPY
@@ -86,6 +101,25 @@ public sealed class PostgresCitizenLaneStore(NpgsqlDataSource db) : ICitizenLane
             command.Parameters.AddWithValue(letters.Select(l => l.At).ToArray());
             await command.ExecuteNonQueryAsync();
         }
+    }
+
+    public async Task<int> DeleteBefore(LetterLane lane, string senderId, DateTimeOffset before, int max)
+    {
+        var table = CitizenLanes.TableOf(lane);
+        await using var command = db.CreateCommand($"""
+            DELETE FROM {table} WHERE uuid = ANY(ARRAY(SELECT uuid FROM {table} WHERE sender_id = $1 AND at < $2 LIMIT $3))
+            """);
+        command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(before);
+        command.Parameters.AddWithValue(max);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<int> Erase(LetterLane lane, string cpr)
+    {
+        await using var command = db.CreateCommand($"DELETE FROM {CitizenLanes.TableOf(lane)} WHERE cpr = $1");
+        command.Parameters.AddWithValue(cpr);
+        return await command.ExecuteNonQueryAsync();
     }
 
     public async Task<IReadOnlyList<CitizenLetter>> Of(LetterLane lane, string cpr)

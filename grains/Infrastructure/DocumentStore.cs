@@ -38,8 +38,8 @@ public interface IDocumentStore
     /// <summary>The document's length and hash; null when none is stored.</summary>
     Task<StoredDocument?> Find(DocumentKey key, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes every document of the message.</summary>
-    Task Delete(Guid messageUuid, CancellationToken cancellationToken = default);
+    /// <summary>Deletes every document of the message; answers how many files it had.</summary>
+    Task<int> Delete(Guid messageUuid, CancellationToken cancellationToken = default);
 }
 
 public static class DocumentStreams
@@ -133,11 +133,8 @@ public sealed class MemoryDocumentStore : IDocumentStore
     public Task<StoredDocument?> Find(DocumentKey key, CancellationToken cancellationToken = default) =>
         Task.FromResult<StoredDocument?>(_documents.TryGetValue(key, out var entry) ? entry.Info : null);
 
-    public Task Delete(Guid messageUuid, CancellationToken cancellationToken = default)
-    {
-        foreach (var key in _documents.Keys.Where(k => k.MessageUuid == messageUuid)) _documents.TryRemove(key, out _);
-        return Task.CompletedTask;
-    }
+    public Task<int> Delete(Guid messageUuid, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_documents.Keys.Where(k => k.MessageUuid == messageUuid).ToList().Count(key => _documents.TryRemove(key, out _)));
 
     /// <summary>Reads the stored pieces one after another.</summary>
     private sealed class ChunksStream(byte[][] chunks) : ReadOnlyStream
@@ -260,14 +257,14 @@ public sealed class PostgresDocumentStore(NpgsqlDataSource db) : IDocumentStore
             : null;
     }
 
-    public async Task Delete(Guid messageUuid, CancellationToken cancellationToken = default)
+    public async Task<int> Delete(Guid messageUuid, CancellationToken cancellationToken = default)
     {
         await using var command = db.CreateCommand("""
             WITH chunks AS (DELETE FROM document_chunk WHERE message_uuid = $1)
             DELETE FROM document_file WHERE message_uuid = $1
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = messageUuid });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The pieces' column, read from the connection as the consumer reads: one piece's stream at a time, never a

@@ -33,9 +33,34 @@ public interface ILetterStore
     /// send step that comes after it stores nothing. Returns how many it cancelled.</summary>
     Task<int> Cancel(Guid batchId, IReadOnlyList<(int First, int Last)> rows);
 
-    /// <summary>Records the batch's label, which its letters carry in the archive. A batch says it before it first
-    /// stores letters; saying it again changes nothing.</summary>
-    Task Describe(Guid batchId, string label);
+    /// <summary>Records the batch's sender and label (which its letters carry in the archive), and the time on the
+    /// platform's clock from which its retention period counts. A batch says it before it first stores letters; saying
+    /// it again changes nothing.</summary>
+    Task Describe(Guid batchId, string senderId, string label);
+
+    /// <summary>The sender's batches described before <paramref name="before"/>: past its retention period.</summary>
+    Task<IReadOnlyList<Guid>> BatchesDescribedBefore(string senderId, DateTimeOffset before);
+
+    /// <summary>The message ids of these batches' letters that have entries in other stores: those that went through
+    /// a message grain (archived in the archive store) or to print (a print job). A bulk-lane letter's row is its own
+    /// archive entry. Deleted before the letters, so a deletion cut short leaves nothing it can no longer find.</summary>
+    Task<IReadOnlyList<Guid>> MessageIdsOutsideBulk(IReadOnlyList<Guid> batchIds);
+
+    /// <summary>Deletes up to <paramref name="max"/> letters of these batches; none deleted means none is left. Once
+    /// every slice is deleted, <see cref="ForgetBatches"/> drops the batches themselves.</summary>
+    Task<int> DeleteLetters(IReadOnlyList<Guid> batchIds, int max);
+
+    Task ForgetBatches(IReadOnlyList<Guid> batchIds);
+
+    /// <summary>The message ids of every letter to <paramref name="recipientId"/> (a CPR or CVR number), found by the
+    /// recipient's case keys (one per sender, <paramref name="caseKeys"/>).</summary>
+    Task<IReadOnlyList<Guid>> MessageIdsTo(string recipientId, IReadOnlyCollection<string> caseKeys);
+
+    /// <summary>Deletes every letter to <paramref name="recipientId"/>, found as <see cref="MessageIdsTo"/> finds them.</summary>
+    Task<int> EraseRecipient(string recipientId, IReadOnlyCollection<string> caseKeys);
+
+    /// <summary>Every sender that described a batch: an erasure looks for the recipient's case in each one's archive.</summary>
+    Task<IReadOnlyList<string>> Senders();
 
     /// <summary>The letters delivered in the bulk lane into the recipient's case <paramref name="caseKey"/>: their rows
     /// are their archive entries (the case key of a letter is given when it is stored).</summary>
@@ -64,7 +89,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
     private readonly ConcurrentDictionary<Guid, Dictionary<long, LetterRecord>> _batches = new();
     private readonly ConcurrentDictionary<Guid, (Guid Batch, long Key)> _byUuid = new();
     private readonly ConcurrentDictionary<string, HashSet<(Guid Batch, long Key)>> _byCase = new();
-    private readonly ConcurrentDictionary<Guid, string> _labels = new();
+    private readonly ConcurrentDictionary<Guid, (string Sender, string Label, DateTimeOffset At)> _batchInfo = new();
 
     public Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
@@ -120,10 +145,100 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         }
     }
 
-    public Task Describe(Guid batchId, string label)
+    public Task Describe(Guid batchId, string senderId, string label)
     {
-        _labels.TryAdd(batchId, label);
+        _batchInfo.TryAdd(batchId, (senderId, label, time.GetUtcNow()));
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<Guid>> BatchesDescribedBefore(string senderId, DateTimeOffset before) =>
+        Task.FromResult<IReadOnlyList<Guid>>([.. _batchInfo.Where(b => b.Value.Sender == senderId && b.Value.At < before).Select(b => b.Key)]);
+
+    public Task<IReadOnlyList<Guid>> MessageIdsOutsideBulk(IReadOnlyList<Guid> batchIds)
+    {
+        var uuids = new List<Guid>();
+        foreach (var batchId in batchIds)
+        {
+            var letters = Letters(batchId);
+            lock (letters)
+                uuids.AddRange(letters.Values.Where(l => l.Lane is LetterLane.MessageGrain or LetterLane.Print && l.MessageUuid is not null).Select(l => l.MessageUuid!.Value));
+        }
+        return Task.FromResult<IReadOnlyList<Guid>>(uuids);
+    }
+
+    public Task<int> DeleteLetters(IReadOnlyList<Guid> batchIds, int max)
+    {
+        var deleted = 0;
+        foreach (var batchId in batchIds)
+        {
+            var letters = Letters(batchId);
+            lock (letters)
+                foreach (var key in letters.Keys.Take(max - deleted).ToList())
+                {
+                    Forget(batchId, key, letters[key]);
+                    letters.Remove(key);
+                    deleted++;
+                }
+            if (deleted == max) break;
+        }
+        return Task.FromResult(deleted);
+    }
+
+    public Task ForgetBatches(IReadOnlyList<Guid> batchIds)
+    {
+        foreach (var batchId in batchIds)
+        {
+            _batches.TryRemove(batchId, out _);
+            _batchInfo.TryRemove(batchId, out _);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<Guid>> MessageIdsTo(string recipientId, IReadOnlyCollection<string> caseKeys) =>
+        Task.FromResult<IReadOnlyList<Guid>>([.. LettersTo(recipientId, caseKeys).Where(l => l.Letter.MessageUuid is not null).Select(l => l.Letter.MessageUuid!.Value)]);
+
+    public Task<int> EraseRecipient(string recipientId, IReadOnlyCollection<string> caseKeys)
+    {
+        var deleted = 0;
+        foreach (var (batchId, key, letter) in LettersTo(recipientId, caseKeys))
+        {
+            var letters = Letters(batchId);
+            lock (letters)
+                if (letters.Remove(key))
+                {
+                    Forget(batchId, key, letter);
+                    deleted++;
+                }
+        }
+        return Task.FromResult(deleted);
+    }
+
+    private List<(Guid BatchId, long Key, LetterRecord Letter)> LettersTo(string recipientId, IReadOnlyCollection<string> caseKeys)
+    {
+        var found = new List<(Guid, long, LetterRecord)>();
+        foreach (var caseKey in caseKeys)
+        {
+            if (!_byCase.TryGetValue(caseKey, out var inCase)) continue;
+            List<(Guid Batch, long Key)> keys;
+            lock (inCase) keys = [.. inCase];
+            foreach (var (batchId, key) in keys)
+            {
+                var letters = Letters(batchId);
+                lock (letters)
+                    if (letters.TryGetValue(key, out var letter) && letter.RecipientId == recipientId) found.Add((batchId, key, letter));
+            }
+        }
+        return found;
+    }
+
+    public Task<IReadOnlyList<string>> Senders() => Task.FromResult<IReadOnlyList<string>>([.. _batchInfo.Values.Select(b => b.Sender).Distinct()]);
+
+    /// <summary>Drops the indexes' entries of a letter about to be removed.</summary>
+    private void Forget(Guid batchId, long key, LetterRecord letter)
+    {
+        if (letter.MessageUuid is { } uuid) _byUuid.TryRemove(KeyValuePair.Create(uuid, (batchId, key)));
+        foreach (var inCase in _byCase.Values)
+            lock (inCase) inCase.Remove((batchId, key));
     }
 
     public Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey)
@@ -136,8 +251,8 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         {
             var letters = Letters(batchId);
             lock (letters)
-                if (letters[key] is { State: LetterState.Delivered or LetterState.SentAsNemSms or LetterState.HandedToPostalService, Lane: not LetterLane.MessageGrain, MessageUuid: { } uuid } l)
-                    found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, _labels.GetValueOrDefault(batchId, ""), l.Lane, l.State,
+                if (letters.GetValueOrDefault(key) is { State: LetterState.Delivered or LetterState.SentAsNemSms or LetterState.HandedToPostalService, Lane: not LetterLane.MessageGrain, MessageUuid: { } uuid } l)
+                    found.Add((l.Kind, Archiving.BulkDelivered(uuid, batchId, l.Row, l.Copy, (_batchInfo.TryGetValue(batchId, out var info) ? info.Label : ""), l.Lane, l.State,
                         l.BulkSystem, l.PushedAt, l.DeliveredAt ?? time.GetUtcNow())));
         }
         return Task.FromResult<IReadOnlyList<(RecipientKind, ArchivedLetter)>>(found);
@@ -348,12 +463,87 @@ public sealed class PostgresLetterStore : ILetterStore
         return await command.ExecuteNonQueryAsync();
     }
 
-    public async Task Describe(Guid batchId, string label)
+    public async Task Describe(Guid batchId, string senderId, string label)
     {
-        await using var command = _db.CreateCommand("INSERT INTO letter_batch (batch_id, label) VALUES ($1, $2) ON CONFLICT (batch_id) DO NOTHING");
+        await using var command = _db.CreateCommand("""
+            INSERT INTO letter_batch (batch_id, label, sender_id, described_at) VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING
+            """);
         command.Parameters.AddWithValue(batchId);
         command.Parameters.AddWithValue(label);
+        command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(_time.GetUtcNow());
         await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<Guid>> BatchesDescribedBefore(string senderId, DateTimeOffset before)
+    {
+        await using var command = _db.CreateCommand("SELECT batch_id FROM letter_batch WHERE sender_id = $1 AND described_at < $2");
+        command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(before);
+        var batches = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) batches.Add(reader.GetGuid(0));
+        return batches;
+    }
+
+    public async Task<IReadOnlyList<Guid>> MessageIdsOutsideBulk(IReadOnlyList<Guid> batchIds)
+    {
+        await using var command = _db.CreateCommand("SELECT uuid FROM letter WHERE batch_id = ANY($1) AND lane = ANY($2) AND uuid IS NOT NULL");
+        command.Parameters.AddWithValue(batchIds.ToArray());
+        command.Parameters.AddWithValue(new[] { (short)LetterLane.MessageGrain, (short)LetterLane.Print });
+        return await ReadUuids(command);
+    }
+
+    public async Task<int> DeleteLetters(IReadOnlyList<Guid> batchIds, int max)
+    {
+        // A slice at a time by the primary key (batch_id leads it): one statement per slice keeps each transaction,
+        // its locks and its WAL bounded, however large the batch.
+        await using var command = _db.CreateCommand("""
+            DELETE FROM letter WHERE ctid = ANY(ARRAY(SELECT ctid FROM letter WHERE batch_id = ANY($1) LIMIT $2))
+            """);
+        command.Parameters.AddWithValue(batchIds.ToArray());
+        command.Parameters.AddWithValue(max);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task ForgetBatches(IReadOnlyList<Guid> batchIds)
+    {
+        await using var command = _db.CreateCommand("DELETE FROM letter_batch WHERE batch_id = ANY($1)");
+        command.Parameters.AddWithValue(batchIds.ToArray());
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<Guid>> MessageIdsTo(string recipientId, IReadOnlyCollection<string> caseKeys)
+    {
+        await using var command = _db.CreateCommand("SELECT uuid FROM letter WHERE case_key = ANY($1) AND recipient_id = $2 AND uuid IS NOT NULL");
+        command.Parameters.AddWithValue(caseKeys.ToArray());
+        command.Parameters.AddWithValue(recipientId);
+        return await ReadUuids(command);
+    }
+
+    public async Task<int> EraseRecipient(string recipientId, IReadOnlyCollection<string> caseKeys)
+    {
+        await using var command = _db.CreateCommand("DELETE FROM letter WHERE case_key = ANY($1) AND recipient_id = $2");
+        command.Parameters.AddWithValue(caseKeys.ToArray());
+        command.Parameters.AddWithValue(recipientId);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<IReadOnlyList<Guid>> ReadUuids(NpgsqlCommand command)
+    {
+        var uuids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) uuids.Add(reader.GetGuid(0));
+        return uuids;
+    }
+
+    public async Task<IReadOnlyList<string>> Senders()
+    {
+        await using var command = _db.CreateCommand("SELECT DISTINCT sender_id FROM letter_batch WHERE sender_id IS NOT NULL");
+        var senders = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) senders.Add(reader.GetString(0));
+        return senders;
     }
 
     public async Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey)

@@ -25,6 +25,9 @@ public interface IPrintStore
     Task Advance(IReadOnlyList<Guid> printed, DateTimeOffset handOverAt, IReadOnlyList<Guid> handedOver);
 
     Task<(int WaitingToPrint, int Printed, DateTimeOffset? NextAt)> Counts();
+
+    /// <summary>Drops the jobs of these letters (by message id), printed or not: their letters are deleted.</summary>
+    Task<int> Delete(IReadOnlyList<Guid> messageUuids);
 }
 
 public sealed class MemoryPrintStore : IPrintStore
@@ -55,6 +58,8 @@ public sealed class MemoryPrintStore : IPrintStore
         return Task.FromResult((jobs.Count(j => j.Status == MessageStatus.SentToPrint), jobs.Count(j => j.Status == MessageStatus.Printed),
             jobs.Count > 0 ? jobs.Min(j => j.NextAt) : (DateTimeOffset?)null));
     }
+
+    public Task<int> Delete(IReadOnlyList<Guid> messageUuids) => Task.FromResult(messageUuids.Count(uuid => _jobs.TryRemove(uuid, out _)));
 }
 
 /// <summary>The queue in PostgreSQL (table <c>print_job</c>, deploy/sql): a batch's jobs in one statement.</summary>
@@ -123,6 +128,14 @@ public sealed class PostgresPrintStore(NpgsqlDataSource db) : IPrintStore
         batch.BatchCommands.Add(drop);
         batch.BatchCommands.Add(move);
         await batch.ExecuteNonQueryAsync();
+    }
+
+    public async Task<int> Delete(IReadOnlyList<Guid> messageUuids)
+    {
+        if (messageUuids.Count == 0) return 0;
+        await using var command = db.CreateCommand("DELETE FROM print_job WHERE uuid = ANY($1)");
+        command.Parameters.AddWithValue(messageUuids.ToArray());
+        return await command.ExecuteNonQueryAsync();
     }
 
     public async Task<(int WaitingToPrint, int Printed, DateTimeOffset? NextAt)> Counts()

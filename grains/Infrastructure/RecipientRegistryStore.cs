@@ -34,7 +34,15 @@ public interface IRecipientRegistryStore
     Task<IReadOnlyList<RecipientInfo>> Lookup(IReadOnlyList<RecipientQuery> queries);
 
     Task<RegistryCounts> Counts();
+
+    /// <summary>Erases a recipient: the citizen with this CPR number (and the number from every other citizen's
+    /// guardians), or the company with this CVR number and its P-numbers. A later load that names it adds it again.</summary>
+    Task<RegistryErasure> Erase(string recipientId);
 }
+
+/// <summary>What an erasure removed from the registry: the citizen's row, the guardians lists it was in, the company's
+/// row and its P-numbers.</summary>
+public sealed record RegistryErasure(int Citizens, int GuardianOf, int Companies, int PNumbers);
 
 /// <summary>The embedded default: the registry in memory, gone with the process like the rest of the embedded storage.</summary>
 public sealed class MemoryRecipientRegistryStore(TimeProvider time) : IRecipientRegistryStore
@@ -88,6 +96,24 @@ public sealed class MemoryRecipientRegistryStore(TimeProvider time) : IRecipient
     public Task<RegistryCounts> Counts()
     {
         lock (_companies) return Task.FromResult(new RegistryCounts(_citizens.Count, _companies.Count));
+    }
+
+    public Task<RegistryErasure> Erase(string recipientId)
+    {
+        var citizens = _citizens.TryRemove(recipientId, out _) ? 1 : 0;
+        var guardianOf = 0;
+        foreach (var (cpr, citizen) in _citizens)
+            if (citizen.Guardians.Contains(recipientId)
+                && _citizens.TryUpdate(cpr, citizen with { Guardians = [.. citizen.Guardians.Where(g => g != recipientId)] }, citizen))
+                guardianOf++;
+        var (companies, pNumbers) = (0, 0);
+        lock (_companies)
+            if (_companies.Remove(recipientId, out var company))
+            {
+                companies = 1;
+                pNumbers = company.PNumbers.Count(_cvrByPNumber.Remove);
+            }
+        return Task.FromResult(new RegistryErasure(citizens, guardianOf, companies, pNumbers));
     }
 }
 
@@ -320,6 +346,32 @@ public sealed class PostgresRecipientRegistryStore(NpgsqlDataSource db, TimeProv
         }
         return RecipientLookup.Answer(queries, time.GetUtcNow(), cpr => citizens.GetValueOrDefault(cpr),
             cvr => companies.GetValueOrDefault(cvr), p => cvrByPNumber.GetValueOrDefault(p));
+    }
+
+    public async Task<RegistryErasure> Erase(string recipientId)
+    {
+        // The guardians update reads every citizen (no index covers the arrays): an erasure is rare, and an index for
+        // it would cost every national load.
+        await using var batch = db.CreateBatch();
+        foreach (var sql in new[]
+        {
+            "WITH gone AS (DELETE FROM citizen WHERE cpr = $1 RETURNING 1) UPDATE registry_counts SET citizens = citizens - (SELECT count(*) FROM gone) RETURNING (SELECT count(*) FROM gone)",
+            "WITH changed AS (UPDATE citizen SET guardians = array_remove(guardians, $1) WHERE $1 = ANY(guardians) RETURNING 1) SELECT count(*) FROM changed",
+            "WITH gone AS (DELETE FROM company WHERE cvr = $1 RETURNING 1) UPDATE registry_counts SET companies = companies - (SELECT count(*) FROM gone) RETURNING (SELECT count(*) FROM gone)",
+            "WITH gone AS (DELETE FROM company_pnumber WHERE cvr = $1 RETURNING 1) SELECT count(*) FROM gone",
+        })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.AddWithValue(recipientId);
+            batch.BatchCommands.Add(command);
+        }
+        var counts = new List<int>();
+        await using var reader = await batch.ExecuteReaderAsync();
+        do
+        {
+            while (await reader.ReadAsync()) counts.Add((int)reader.GetInt64(0));
+        } while (await reader.NextResultAsync());
+        return new RegistryErasure(counts[0], counts[1], counts[2], counts[3]);
     }
 
     public async Task<RegistryCounts> Counts()

@@ -26,6 +26,10 @@ public interface IWebhookOutbox
     /// <summary>The events waiting.</summary>
     Task<long> Count(string senderId);
     Task Clear(string senderId);
+
+    /// <summary>Deletes the sender's runs stored before <paramref name="before"/> (events its webhook never took within
+    /// the sender's retention period), at most <paramref name="max"/> runs; none deleted means none is left.</summary>
+    Task<int> DeleteBefore(string senderId, DateTimeOffset before, int max);
 }
 
 public static class WebhookJson
@@ -54,9 +58,10 @@ public static class WebhookJson
     }
 }
 
-public sealed class MemoryWebhookOutbox : IWebhookOutbox
+public sealed class MemoryWebhookOutbox(TimeProvider time) : IWebhookOutbox
 {
     private readonly ConcurrentDictionary<string, Queue<QueuedRun>> _outboxes = new();
+    private readonly ConcurrentDictionary<long, DateTimeOffset> _storedAt = new();
     private long _sequence;
 
     public Task Append(string senderId, IReadOnlyList<WebhookEvent> events, int perRun)
@@ -64,8 +69,28 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
         var outbox = Of(senderId);
         lock (outbox)
             foreach (var (count, json) in WebhookJson.Runs(events, perRun))
-                outbox.Enqueue(new QueuedRun(Interlocked.Increment(ref _sequence), count, json));
+            {
+                var run = new QueuedRun(Interlocked.Increment(ref _sequence), count, json);
+                _storedAt[run.Sequence] = time.GetUtcNow();
+                outbox.Enqueue(run);
+            }
         return Task.CompletedTask;
+    }
+
+    public Task<int> DeleteBefore(string senderId, DateTimeOffset before, int max)
+    {
+        var outbox = Of(senderId);
+        lock (outbox)
+        {
+            var kept = outbox.Where(r => _storedAt.GetValueOrDefault(r.Sequence) >= before).ToList();
+            var deleted = Math.Min(max, outbox.Count - kept.Count);
+            // Runs are stored in order, so the expired ones are the oldest.
+            var remaining = outbox.Skip(deleted).ToList();
+            foreach (var run in outbox.Take(deleted)) _storedAt.TryRemove(run.Sequence, out _);
+            outbox.Clear();
+            foreach (var run in remaining) outbox.Enqueue(run);
+            return Task.FromResult(deleted);
+        }
     }
 
     public Task<IReadOnlyList<QueuedRun>> Next(string senderId, long after, int maxEvents)
@@ -102,7 +127,7 @@ public sealed class MemoryWebhookOutbox : IWebhookOutbox
 /// read in order by the sender's index from the reader's place, deleted by range once pushed. The range matters: a
 /// delete or read from the start of a sender's rows walks every dead row of the events pushed before it until
 /// vacuum removes them, which made a million events quadratic.</summary>
-public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
+public sealed class PostgresWebhookOutbox(NpgsqlDataSource db, TimeProvider time) : IWebhookOutbox
 {
     private readonly NpgsqlDataSource _db = db;
 
@@ -111,12 +136,13 @@ public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
         if (events.Count == 0) return;
         var runs = WebhookJson.Runs(events, perRun).ToList();
         await using var command = _db.CreateCommand("""
-            INSERT INTO webhook_outbox (sender_id, event_count, event)
-            SELECT $1, n, e FROM unnest($2::integer[], $3::text[]) WITH ORDINALITY AS x(n, e, i) ORDER BY i
+            INSERT INTO webhook_outbox (sender_id, event_count, event, stored_at)
+            SELECT $1, n, e, $4 FROM unnest($2::integer[], $3::text[]) WITH ORDINALITY AS x(n, e, i) ORDER BY i
             """);
         command.Parameters.AddWithValue(senderId);
         command.Parameters.AddWithValue(runs.Select(r => r.Count).ToArray());
         command.Parameters.AddWithValue(runs.Select(r => r.Json).ToArray());
+        command.Parameters.AddWithValue(time.GetUtcNow());
         await command.ExecuteNonQueryAsync();
     }
 
@@ -151,6 +177,18 @@ public sealed class PostgresWebhookOutbox(NpgsqlDataSource db) : IWebhookOutbox
     }
 
     public Task Clear(string senderId) => Execute("DELETE FROM webhook_outbox WHERE sender_id = $1", senderId);
+
+    public async Task<int> DeleteBefore(string senderId, DateTimeOffset before, int max)
+    {
+        await using var command = _db.CreateCommand("""
+            DELETE FROM webhook_outbox WHERE sender_id = $1 AND seq = ANY(ARRAY(
+                SELECT seq FROM webhook_outbox WHERE sender_id = $1 AND stored_at < $2 ORDER BY seq LIMIT $3))
+            """);
+        command.Parameters.AddWithValue(senderId);
+        command.Parameters.AddWithValue(before);
+        command.Parameters.AddWithValue(max);
+        return await command.ExecuteNonQueryAsync();
+    }
 
     private async Task Execute(string sql, params object[] values)
     {

@@ -62,7 +62,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         var ledger = new BatchLedger(await _store.Load(batchId, [.. plan.Chunks.Where(c => c.Rows > 0).Select(c => (c.FirstRow, c.LastRow))]));
         var context = new PartitionContext(batchId, partition, plan, ledger, GrainFactory, _registry, _time, _options, _log);
         (_bulk, var lanes, context.Events) = _parts(context);
-        context.Saver = new LetterSaver(_store, batchId, plan.Header.Options.Label, ledger, context.Events.CaseKeyOf);
+        context.Saver = new LetterSaver(_store, batchId, plan.Header.SenderId, plan.Header.Options.Label, ledger, context.Events.CaseKeyOf);
         _dispatch = new LetterDispatch(context, lanes, _bulk);
         _reconciliation = new PartitionReconciliation(context, _store, _bulk, BulkDelivered, PrintProgressed);
         _context = context;

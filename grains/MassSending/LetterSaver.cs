@@ -5,7 +5,7 @@ namespace DigitalPost.Grains;
 
 /// <summary>Stores a partition's changed letters in the letter store, one save after another: a later save must not be
 /// overtaken by an earlier one's older copies. A letter made and never stored goes in by a plain insert.</summary>
-internal sealed class LetterSaver(ILetterStore store, Guid batchId, string label, BatchLedger ledger, Func<LetterRecord, string> caseKeyOf)
+internal sealed class LetterSaver(ILetterStore store, Guid batchId, string senderId, string label, BatchLedger ledger, Func<LetterRecord, string> caseKeyOf)
 {
     /// <summary>Letters changed since they were last stored.</summary>
     private readonly HashSet<long> _changed = [];
@@ -40,7 +40,7 @@ internal sealed class LetterSaver(ILetterStore store, Guid batchId, string label
             if (!_described)
             {
                 // The label its letters carry in the archive, before the first of them can be delivered in bulk.
-                await store.Describe(batchId, label);
+                await store.Describe(batchId, senderId, label);
                 _described = true;
             }
             await Task.WhenAll(store.Insert(batchId, fresh, caseKeyOf), store.Save(batchId, [.. letters.Where(l => !_unsaved.Contains(l.Key))], caseKeyOf));

@@ -60,6 +60,7 @@ public abstract class AccessTests(PlatformFixture platform)
             new("PUT", "/api/registry/companies", () => Csv($"cvr;navn;postkasse;pnumre;adresse\n{own.Cvr};Firma;aktiv;;\n"), "operator"),
             new("GET", "/api/print", none, "operator"),
             new("GET", "/api/notifications", none, "operator"),
+            new("GET", "/api/retention", none, "operator"),
             new("GET", "/api/credentials", none, "operator"),
             new("GET", "/api/audit", none, "operator"),
             new("PUT", org, () => Json(new OrganisationRegistration($"Organisation {own.Cvr}")), "operator"),

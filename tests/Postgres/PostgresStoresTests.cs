@@ -25,7 +25,7 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
     public async Task The_webhook_outbox_gives_runs_of_events_in_order_from_the_readers_place_and_drops_exactly_the_range_pushed(string kind)
     {
         await using var db = await Database();
-        IWebhookOutbox outbox = kind == "memory" ? new MemoryWebhookOutbox() : new PostgresWebhookOutbox(db);
+        IWebhookOutbox outbox = kind == "memory" ? new MemoryWebhookOutbox(TimeProvider.System) : new PostgresWebhookOutbox(db, TimeProvider.System);
         var batch = Guid.NewGuid();
         WebhookEvent Event(int row) => new($"e{row}", batch, "b1", row, 0, Guid.NewGuid(), LetterState.Delivered, DateTimeOffset.UnixEpoch.AddDays(row), null, null);
         await outbox.Append("s1", [Event(1), Event(2), Event(3)], perRun: 2);
@@ -101,7 +101,7 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
             Row = row, Copy = copy, Kind = RecipientKind.Cvr, RecipientId = "12345674", MessageUuid = BatchIds.Letter(batch, row, copy, 0),
             State = LetterState.Queued, BulkSystem = "12345674/erp", Lane = LetterLane.ReceiverSystem, PushedAt = pushedAt,
         };
-        await store.Describe(batch, "Årsopgørelse");
+        await store.Describe(batch, "alfa-kommune", "Årsopgørelse");
         await store.Insert(batch, [Letter(1), Letter(1, copy: 1), Letter(2)], l => l.Row == 1 ? "case-1" : "case-2");
         // Pushed, and no receipt yet: not in the case.
         Assert.Empty(await store.DeliveredInBulk("case-1"));
@@ -153,7 +153,7 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
             Row = row, Kind = RecipientKind.Cpr, RecipientId = "0101701234", MessageUuid = BatchIds.Letter(batch, row, 0, 0),
             State = state, Lane = lane, Channel = DeliveryChannel.DigitalPost, PushedAt = at, DeliveredAt = at,
         };
-        await store.Describe(batch, "Brev");
+        await store.Describe(batch, "alfa-kommune", "Brev");
         await store.Insert(batch, [Letter(1, LetterLane.CitizenMailbox, LetterState.Delivered), Letter(2, LetterLane.NemSms, LetterState.SentAsNemSms),
             Letter(3, LetterLane.MessageGrain, LetterState.Delivered)], _ => "case");
 

@@ -126,6 +126,13 @@ public class PlatformFixture : IAsyncLifetime
         [$"Senders:{BetaSender}:ApiKey"] = BetaKey,
         [$"Senders:{BetaSender}:Name"] = "Beta Styrelse",
         [$"Senders:{BetaSender}:Cvr"] = "12345674",
+        // The only sender with a retention period: the retention tests move the clock past it, and no other test's
+        // letters may go with theirs. Short, as the clock is shared: a test that moved it by years would age every
+        // other test's recipients.
+        [$"Senders:{RetentionSender}:ApiKey"] = RetentionKey,
+        [$"Senders:{RetentionSender}:Name"] = "Gamma Arkiv",
+        [$"Senders:{RetentionSender}:Cvr"] = "29189846",
+        [$"Senders:{RetentionSender}:RetentionDays"] = RetentionDays.ToString(),
         ["MassSending:FlushInterval"] = "00:00:00.020",
         ["MassSending:ChunkSize"] = "7",
         // A partition of more than four chunks dispatches them in several steps, so a batch can be caught between two.
@@ -145,6 +152,9 @@ public class PlatformFixture : IAsyncLifetime
     public const string AlphaKey = "alpha-test-key";
     public const string BetaSender = "beta-styrelse";
     public const string BetaKey = "beta-test-key";
+    public const string RetentionSender = "gamma-arkiv";
+    public const string RetentionKey = "gamma-test-key";
+    public const int RetentionDays = 5;
 
     public virtual async Task InitializeAsync()
     {

@@ -64,6 +64,25 @@ public sealed partial class DeploymentFilesTests
     [GeneratedRegex(@"((?:Operators|Senders)(?:__|:)[\w-]+(?:__|:)ApiKey)[:=]?[ \t]*(\S[^\n]*)?$", RegexOptions.Multiline)]
     private static partial Regex KeySetting();
 
+    [Fact]
+    public void The_containers_and_the_cluster_script_run_the_Orleans_ports_with_mutual_TLS_from_mounted_certificates()
+    {
+        var compose = File.ReadAllText(Path.Combine(Deploy, "compose.yaml"));
+        var shared = Settings(Block(compose, "x-silo-env: &silo-env"));
+        Assert.Equal(("/tls/silo.pfx", "/tls/ca.pem"), (shared["Orleans:Tls:CertificateFile"], shared["Orleans:Tls:CaFile"]));
+        Assert.Contains("- ./tls:/tls:ro", compose);
+
+        var silo = File.ReadAllText(Path.Combine(Deploy, "k8s", "silo.yaml"));
+        foreach (var (key, file) in new[] { ("CertificateFile", "tls.crt"), ("CertificateKeyFile", "tls.key"), ("CaFile", "ca.crt") })
+            Assert.Matches($@"- name: Orleans__Tls__{key}\s+value: /tls/{Regex.Escape(file)}", silo);
+        Assert.Matches(@"volumeMounts:\s+- name: orleans-tls\s+mountPath: /tls", silo);
+        Assert.Matches(@"secret:\s+secretName: digitalpost-orleans-tls", silo);
+
+        var script = File.ReadAllText(Path.Combine(Deploy, "cluster.sh"));
+        Assert.Contains("--Orleans:Tls:CertificateFile \"$tls/silo.pfx\"", script);
+        Assert.Contains("--Orleans:Tls:CaFile \"$tls/ca.pem\"", script);
+    }
+
     /// <summary>The indented lines under <paramref name="header"/>, up to the first blank line.</summary>
     private static IEnumerable<string> Block(string yaml, string header) =>
         yaml[(yaml.IndexOf(header, StringComparison.Ordinal) + header.Length)..].Split('\n').Skip(1).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal));
