@@ -488,6 +488,7 @@ public abstract class MassSendingTests(PlatformFixture platform)
         await platform.Put($"/api/organisations/{org.Cvr}", new OrganisationRegistration($"Held {org.Cvr}"));
         await platform.Put($"/api/organisations/{org.Cvr}/receiver-systems/a",
             new ReceiverSystemBody(receiver.Endpoint, org.TechnicalContact("a"), IsPrimary: true));
+        await platform.IssueReceiverKey(org, "a");
         await platform.LoadCompanies($"{org.Cvr};Held;aktiv;;");
         var upload = await platform.Alpha.SubmitBatch(Options(), "cvr;navn;beloeb\n" + string.Join("\n", Enumerable.Range(1, 56).Select(i => $"{org.Cvr};Held;{i},00")));
         var id = upload.Body!.BatchId;
@@ -504,7 +505,7 @@ public abstract class MassSendingTests(PlatformFixture platform)
         receiver.Release();
         deadline = DateTime.UtcNow.AddSeconds(30);
         while (receiver.Received.Count < 28 && DateTime.UtcNow < deadline) await Task.Delay(10);
-        using var receipts = await platform.Http.PostAsJsonAsync("/api/receipts/batch",
+        using var receipts = await platform.ReceiverHttp(org, "a").PostAsJsonAsync("/api/receipts/batch",
             receiver.Received.Keys.Select(uuid => new BusinessReceipt(uuid, true)).ToList(), PlatformJson.Options);
         receipts.EnsureSuccessStatusCode();
         var done = await platform.Alpha.WaitForCompletion(id);
