@@ -81,8 +81,8 @@ public static class DocumentStreams
     }
 }
 
-/// <summary>A stored document as it is read: forwards only.</summary>
-internal abstract class ReadOnlyStream : Stream
+/// <summary>A stream read forwards only: stored documents as they are read, and MeMo's streams in and out.</summary>
+public abstract class ReadOnlyStream : Stream
 {
     public override bool CanRead => true;
     public override bool CanSeek => false;

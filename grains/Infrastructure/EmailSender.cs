@@ -32,9 +32,7 @@ public sealed class MailKitEmailSender(IOptions<SmtpOptions> options) : IEmailSe
             return;
         }
 
-        using var client = new SmtpClient();
-        await client.ConnectAsync(o.Host, o.Port, o.StartTls ? SecureSocketOptions.StartTls : SecureSocketOptions.None, cancellationToken);
-        if (!string.IsNullOrEmpty(o.Username)) await client.AuthenticateAsync(o.Username, o.Password ?? "", cancellationToken);
+        using var client = await Smtp.Connect(o, cancellationToken);
         foreach (var email in emails)
         {
             await client.SendAsync(ToMime(email, o.From), cancellationToken);
@@ -56,5 +54,25 @@ public sealed class MailKitEmailSender(IOptions<SmtpOptions> options) : IEmailSe
         foreach (var to in email.To) message.To.Add(MailboxAddress.Parse(to));
         message.Headers.Add("X-DigitalPost-Notice", email.Id);
         return message;
+    }
+}
+
+/// <summary>A connection to the platform's SMTP server, as every sender of e-mail opens it.</summary>
+public static class Smtp
+{
+    public static async Task<SmtpClient> Connect(SmtpOptions options, CancellationToken cancellationToken)
+    {
+        var client = new SmtpClient();
+        try
+        {
+            await client.ConnectAsync(options.Host ?? throw new InvalidOperationException("Smtp:Host is not set"), options.Port, options.StartTls ? SecureSocketOptions.StartTls : SecureSocketOptions.None, cancellationToken);
+            if (!string.IsNullOrEmpty(options.Username)) await client.AuthenticateAsync(options.Username, options.Password ?? "", cancellationToken);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
     }
 }

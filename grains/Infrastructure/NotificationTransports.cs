@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using DigitalPost.Contracts;
 using DigitalPost.Domain.Notifications;
 using MailKit.Net.Smtp;
-using MailKit.Security;
 using Microsoft.Extensions.Options;
 using MimeKit;
 
@@ -82,9 +81,7 @@ public sealed class EmailNotificationTransport(IOptions<SmtpOptions> smtp, IOpti
         var gate = new Lock();
         await Task.WhenAll(batch.Chunk(share).Select(async part =>
         {
-            using var client = new SmtpClient();
-            await client.ConnectAsync(o.Host, o.Port, o.StartTls ? SecureSocketOptions.StartTls : SecureSocketOptions.None, cancellationToken);
-            if (!string.IsNullOrEmpty(o.Username)) await client.AuthenticateAsync(o.Username, o.Password ?? "", cancellationToken);
+            using var client = await Smtp.Connect(o, cancellationToken);
             foreach (var notification in part)
             {
                 await client.SendAsync(ToMime(notification, o.From), cancellationToken);

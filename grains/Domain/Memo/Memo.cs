@@ -1,4 +1,5 @@
 using DigitalPost.Contracts;
+using DigitalPost.Infrastructure;
 
 namespace DigitalPost.Domain.Memo;
 
@@ -67,7 +68,7 @@ public sealed class MemoTooLargeException(long limit) : Exception($"The MeMo is 
 
 /// <summary>Passes a stream's bytes through and throws <see cref="MemoTooLargeException"/> once more than the limit
 /// have been read, so a document without a declared length is cut off as it arrives.</summary>
-public sealed class LimitedStream(Stream inner, long limit) : Stream
+public sealed class LimitedStream(Stream inner, long limit) : ReadOnlyStream
 {
     public long BytesRead { get; private set; }
 
@@ -84,13 +85,5 @@ public sealed class LimitedStream(Stream inner, long limit) : Stream
         return read;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DigitalPost.Infrastructure;
 using SharpCompress.Common;
 using SharpCompress.Compressors.LZMA;
 using SharpCompress.Readers;
@@ -76,7 +77,7 @@ public static class MemoArchive
     }
 
     /// <summary>The bytes already read, then the rest of the stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream rest) : ReadOnlyStream
     {
         private int _at;
 
@@ -99,16 +100,6 @@ public static class MemoArchive
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Writes the header (filled in once the encoder's properties are known) before the first compressed byte.</summary>

@@ -589,7 +589,7 @@ public sealed class MemoReader
             : Invalid<DateTimeOffset?>(child, "is not a date (yyyy-MM-dd)", value);
 
     /// <summary>A <c>content</c> element's decoded bytes, read from the XML as they are consumed.</summary>
-    private sealed class Base64Content(XmlReader xml, CancellationToken cancellationToken) : Stream
+    private sealed class Base64Content(XmlReader xml, CancellationToken cancellationToken) : ReadOnlyStream
     {
         private bool _done;
 
@@ -626,15 +626,5 @@ public sealed class MemoReader
             try { while (await ReadAsync(buffer.AsMemory(), cancellationToken) > 0) { } }
             finally { ArrayPool<byte>.Shared.Return(buffer); }
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
