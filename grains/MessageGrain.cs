@@ -47,7 +47,7 @@ public sealed class MessageGrain(
     ReceiverSystemClient receiverSystems,
     BulkReceipts bulkReceipts,
     ILetterStore letters,
-    ICitizenLaneStore citizens,
+    OutsideReceiverSystems outside,
     IDocumentStore documents,
     IVirkMailboxStore virkMailboxes,
     IMessageOutcomes outcomes,
@@ -313,40 +313,12 @@ public sealed class MessageGrain(
         S.NextActionAt = null;
     }
 
-    private CitizenLetter CitizenLetterOf(DateTimeOffset now) =>
-        new(Uuid, RecipientId, S.Message!.Header.Sender.SenderId, S.Message.Header.Label, now);
-
-    /// <summary>Citizens' Digital Post goes to their mailbox at once; physical post goes to the print queue; NemSMS
-    /// is sent as such. None of these runs a resend flow.</summary>
+    /// <summary>Citizens' Digital Post, physical post and NemSMS go out at once, with no resend flow.</summary>
     private async Task DeliverOutsideReceiverSystems(DateTimeOffset now)
     {
-        switch (S.Message!.Channel)
-        {
-            case DeliveryChannel.PhysicalPost:
-                S.Target = DeliveryTarget.RemotePrint;
-                var printed = 1 + (S.Message.Body.AdditionalDocuments?.Count ?? 0);
-                var stored = MessageDocuments.Files(S.Message).Where(f => f.File.IsStored()).Select(f => f.Key).ToList();
-                await GrainFactory.GetGrain<IPrintQueueGrain>(0).Enqueue(new PrintJob(Uuid, S.Message.Header.Recipient.Address ?? [], printed,
-                    StoredFiles: stored.Count > 0 ? stored : null));
-                S.Status = MessageStatus.SentToPrint;
-                Record(MessageEventKind.SentToPrint, "sent to the remote-print provider (physical post)");
-                break;
-            case DeliveryChannel.NemSms:
-                await citizens.Append(LetterLane.NemSms, [CitizenLetterOf(now)]);
-                S.Target = DeliveryTarget.NemSms;
-                S.Status = MessageStatus.SentAsNemSms;
-                Record(MessageEventKind.SentAsNemSms, "sent as NemSMS");
-                break;
-            default:
-                // Before the letter lands: the notifier's durable wake-up is then there for it, whatever happens after.
-                await GrainFactory.GetGrain<INotifierGrain>(0).Start();
-                await citizens.Append(LetterLane.CitizenMailbox, [CitizenLetterOf(now)]);
-                S.Target = DeliveryTarget.CitizenMailbox;
-                S.Status = MessageStatus.Delivered;
-                Record(MessageEventKind.DeliveredToMailbox, "delivered to the recipient's Digital Post mailbox");
-                break;
-        }
-        S.NextActionAt = null;
+        var delivery = await outside.Deliver(Uuid, S.Message!, now);
+        (S.Target, S.Status, S.NextActionAt) = (delivery.Target, delivery.Status, null);
+        Record(delivery.Event, delivery.Detail);
     }
 
     public async Task PrintProgressed(MessageStatus status)
