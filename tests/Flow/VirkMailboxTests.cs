@@ -85,13 +85,13 @@ public abstract class VirkMailboxTests(PlatformFixture platform)
         Assert.Equal(3, all.Total);
         Assert.All(all.Items, i => Assert.Contains("no receiver system", i.Reason));
         var addressedToB = await Mailbox(org, "?contactPointId=cp-b");
-        Assert.Equal([toB1, toB2], addressedToB.Items.Select(i => i.MessageUuid).Order());
+        Assert.Equal(new[] { toB1, toB2 }.Order(), addressedToB.Items.Select(i => i.MessageUuid).Order());
         Assert.Equal(2, addressedToB.Total);
 
         await AddSystems(org);
         var answer = await Move(org, new VirkMoveBody([toB1, toB2, Guid.NewGuid()], ToOriginalContactPoint: true));
         Assert.Equal(2, answer.Move.Moved);
-        Assert.Equal([toB1, toB2], answer.FirstMoved.Order());
+        Assert.Equal(new[] { toB1, toB2 }.Order(), answer.FirstMoved.Order());
         Assert.Single(answer.NotInMailbox);
 
         foreach (var uuid in new[] { toB1, toB2 })
@@ -111,7 +111,7 @@ public abstract class VirkMailboxTests(PlatformFixture platform)
         Assert.Equal(platform.Now, recorded.MovedAt);
         Assert.True(recorded.Target.ToOriginalContactPoint);
         var view = (await platform.Http.GetFromJsonAsync<VirkMoveView>(answer.LettersUrl, PlatformJson.Options))!;
-        Assert.Equal([toB1, toB2], view.Letters.Select(l => l.MessageUuid).Order());
+        Assert.Equal(new[] { toB1, toB2 }.Order(), view.Letters.Select(l => l.MessageUuid).Order());
         Assert.All(view.Letters, l => Assert.Equal("cp-b", l.ContactPointId));
         Assert.Equal(2, view.Move.Redelivered);
     }
