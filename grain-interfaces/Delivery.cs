@@ -50,7 +50,8 @@ public sealed record DeliveryTarget(
     [property: Id(1)] string? ReceiverSystemId = null,
     [property: Id(2)] Uri? Endpoint = null,
     [property: Id(3)] bool IsPrimary = false,
-    [property: Id(4)] int MaxMessagesPerPush = 1)
+    [property: Id(4)] int MaxMessagesPerPush = 1,
+    [property: Id(5)] ReceiverProtocol Protocol = ReceiverProtocol.PlatformJson)
 {
     public static readonly DeliveryTarget Virk = new(DeliveryTargetKind.VirkMailbox);
     public static readonly DeliveryTarget CitizenMailbox = new(DeliveryTargetKind.CitizenMailbox);

@@ -16,6 +16,19 @@ public sealed record OrganisationRegistration(
     /// <summary>Overrides the platform's default deactivation policy for this organisation only.</summary>
     [property: Id(1)] DeactivationPolicy? DeactivationPolicy = null);
 
+/// <summary>How a receiver system takes its post: the protocol it registered (NgDP names the last two).</summary>
+[GenerateSerializer, Alias("dp.ReceiverProtocol")]
+public enum ReceiverProtocol
+{
+    /// <summary>The platform's own JSON envelope POSTed to the endpoint; receipts at <c>/api/receipts</c>.</summary>
+    PlatformJson,
+    /// <summary>NgDP's <c>REST_PUSH</c>: the MeMo XML POSTed to the endpoint; the receipt at
+    /// <c>POST /apis/v1/memos/{id}/receipt</c>.</summary>
+    RestPush,
+    /// <summary>NgDP's <c>REST_PULL</c>: the system fetches its waiting MeMos at <c>/apis/v1/memos/</c> and answers there.</summary>
+    RestPull,
+}
+
 /// <summary>A receiver system (modtagersystem) as its organisation registers it.</summary>
 [GenerateSerializer, Immutable, Alias("dp.ReceiverSystemRegistration")]
 public sealed record ReceiverSystemRegistration(
@@ -25,7 +38,8 @@ public sealed record ReceiverSystemRegistration(
     [property: Id(3)] string? BusinessContact = null,
     [property: Id(4)] bool IsPrimary = false,
     /// <summary>How many messages the system takes in one push (a JSON array of envelopes); 1 is one envelope per push.</summary>
-    [property: Id(5)] int MaxMessagesPerPush = 1);
+    [property: Id(5)] int MaxMessagesPerPush = 1,
+    [property: Id(6)] ReceiverProtocol Protocol = ReceiverProtocol.PlatformJson);
 
 /// <summary>A contact point (kontaktpunkt): a named entry of the organisation, tied to one receiver system.</summary>
 [GenerateSerializer, Immutable, Alias("dp.ContactPoint")]

@@ -8,7 +8,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
 
-public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1);
+public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1,
+    ReceiverProtocol Protocol = ReceiverProtocol.PlatformJson);
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
 
@@ -50,6 +51,7 @@ public static class Api
         app.MapMassSendingApi();
         app.MapCredentialsApi();
         app.MapNgdpApi();
+        app.MapNgdpReceiverApi();
         app.MapNotificationsApi();
         app.MapRetentionApi();
         app.MapGet("/api/operations", async (IGrainFactory grains, WakeUps wakeUps, IRecipientRegistryStore registry) =>
@@ -75,7 +77,7 @@ public static class Api
         organisations.MapPut("/receiver-systems/{systemId}", (string cvr, string systemId, ReceiverSystemBody body, IGrainFactory grains) =>
             grains.GetGrain<IOrganisationGrain>(cvr).UpsertReceiverSystem(
                 new ReceiverSystemRegistration(systemId, body.Endpoint, body.TechnicalContact, body.BusinessContact, body.IsPrimary,
-                    Math.Clamp(body.MaxMessagesPerPush, 1, 1000))));
+                    Math.Clamp(body.MaxMessagesPerPush, 1, 1000), body.Protocol)));
         organisations.MapGet("/receiver-systems/{systemId}", (string cvr, string systemId, IGrainFactory grains) =>
             grains.GetGrain<IReceiverSystemGrain>(ReceiverSystemKey.Of(cvr, systemId)).GetStatus());
         organisations.MapPost("/receiver-systems/{systemId}/reactivate", (string cvr, string systemId, IGrainFactory grains) =>
@@ -157,7 +159,7 @@ public static class Api
 
     /// <summary>Applies the receipts a receiver system may give: those for messages pushed to it. The others are
     /// refused, one outcome each, and change nothing.</summary>
-    private static async Task<IReadOnlyList<ReceiptOutcome>> ApplyReceipts(IGrainFactory grains, HttpContext http, IReadOnlyList<BusinessReceipt> receipts)
+    internal static async Task<IReadOnlyList<ReceiptOutcome>> ApplyReceipts(IGrainFactory grains, HttpContext http, IReadOnlyList<BusinessReceipt> receipts)
     {
         var refused = await grains.NotPushedTo(http.User.ReceiverSystemKeyOf()!, receipts);
         var allowed = receipts.Where(r => !refused.Contains(r.MessageUuid)).ToList();

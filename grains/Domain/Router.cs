@@ -58,5 +58,5 @@ public static class Router
 
     private static DeliveryTarget TargetOf(ReceiverSystemEntry entry) =>
         new(DeliveryTargetKind.ReceiverSystem, entry.Registration.SystemId, entry.Registration.Endpoint, entry.Registration.IsPrimary,
-            entry.Registration.MaxMessagesPerPush);
+            entry.Registration.MaxMessagesPerPush, entry.Registration.Protocol);
 }

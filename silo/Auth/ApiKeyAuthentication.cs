@@ -95,7 +95,8 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         (IsNgdp
-            ? Ngdp.NgdpJson.Error(StatusCodes.Status403Forbidden, "FORBIDDEN", "These credentials are not a sender system's")
+            ? Ngdp.NgdpJson.Error(StatusCodes.Status403Forbidden, "FORBIDDEN",
+                $"These credentials do not allow this request: the caller is {Context.User.Identity?.Name} ({Context.User.FindFirstValue(ClaimTypes.Role)})")
             : Results.Problem(statusCode: StatusCodes.Status403Forbidden,
                 title: "These credentials do not allow this request", detail: $"The caller is {Context.User.Identity?.Name} ({Context.User.FindFirstValue(ClaimTypes.Role)}).")).ExecuteAsync(Context);
 

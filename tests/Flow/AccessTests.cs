@@ -102,6 +102,9 @@ public abstract class AccessTests(PlatformFixture platform)
             // A receipt only from the system the message was pushed to.
             new("POST", "/api/receipts", () => Json(new BusinessReceipt(message, true)), "receiver", "other receiver", HttpStatusCode.Forbidden),
             new("POST", "/api/receipts/batch", () => Json(new[] { new BusinessReceipt(message, true) }), "receiver", "other receiver", HttpStatusCode.OK),
+            // NgDP's receipt of a REST_PUSH or REST_PULL system: another system is not told the message exists.
+            new("POST", $"/apis/v1/memos/{message}/receipt", () => new StringContent("""{"receiptStatus":"COMPLETED"}""", Encoding.UTF8, "application/json"),
+                "receiver", "other receiver"),
         ];
 
         var wrong = new List<string>();
@@ -110,7 +113,7 @@ public abstract class AccessTests(PlatformFixture platform)
             foreach (var (name, client) in callers)
             {
                 HttpStatusCode[] expected = name == "anonymous" ? [HttpStatusCode.Unauthorized]
-                    : name == row.Own || row.AlsoAllowed?.Contains(name) == true ? [HttpStatusCode.OK, HttpStatusCode.Accepted, HttpStatusCode.Created]
+                    : name == row.Own || row.AlsoAllowed?.Contains(name) == true ? [HttpStatusCode.OK, HttpStatusCode.Accepted, HttpStatusCode.Created, HttpStatusCode.NoContent]
                     : name == row.Other ? [row.OtherGets]
                     : [HttpStatusCode.Forbidden];
                 using var request = new HttpRequestMessage(new HttpMethod(row.Method), row.Path) { Content = row.Body() };

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
+using DigitalPost.Contracts;
 using DigitalPost.Domain.Memo;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Ngdp;
@@ -343,5 +344,46 @@ public abstract class NgdpApiTests(PlatformFixture platform)
         var raw = await ngdp.GetStringAsync($"/apis/v1/contacts/?cprNumber={exempt}");
         Assert.Contains("\"publicRegistrationStatus\":\"EXEMPT\"", raw);
         Assert.Contains("\"type\":\"CITIZEN\"", raw);
+    }
+    [Fact]
+    public async Task A_receiver_system_answers_a_MeMo_with_an_NgDP_receipt_and_only_for_what_was_pushed_to_it()
+    {
+        var org = await platform.Organisation(b: ReceiverProfile.NoReceipt);
+        var (delivered, refused) = (await platform.Send(org.Cvr, "cp-b"), await platform.Send(org.Cvr, "cp-b"));
+        await platform.Settle();
+        var system = platform.ReceiverHttp(org, "b");
+
+        Task<HttpResponseMessage> Answer(HttpClient caller, Guid id, string json) =>
+            caller.PostAsync($"/apis/v1/memos/{id}/receipt", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        using (var notPushed = await Answer(platform.ReceiverHttp(org, "a"), delivered, """{"receiptStatus":"COMPLETED"}"""))
+            Assert.Equal("NOT_FOUND", (await Refused(notPushed, HttpStatusCode.NotFound)).Code);
+        using (var unknown = await Answer(system, Guid.NewGuid(), """{"receiptStatus":"COMPLETED"}"""))
+            await Refused(unknown, HttpStatusCode.NotFound);
+        using (var notFinal = await Answer(system, delivered, """{"receiptStatus":"RECEIVED"}"""))
+            Assert.Equal("receiptStatus", Assert.Single((await Refused(notFinal, (HttpStatusCode)422)).FieldErrors).Field);
+        using (var otherMessage = await Answer(system, delivered, $$"""{"messageUUID":"{{refused}}","receiptStatus":"COMPLETED"}"""))
+            Assert.Equal("messageUUID", Assert.Single((await Refused(otherMessage, HttpStatusCode.Conflict)).FieldErrors).Field);
+        using (var malformed = await Answer(system, delivered, """{"receiptStatus":"""))
+            await Refused(malformed, HttpStatusCode.BadRequest);
+        using (var sender = await Answer(platform.Alpha, delivered, """{"receiptStatus":"COMPLETED"}"""))
+            await Refused(sender, HttpStatusCode.Forbidden);
+        Assert.Equal(MessageStatus.AwaitingReceipt, (await platform.Status(delivered)).Status);
+
+        using (var completed = await Answer(system, delivered, $$"""{"messageUUID":"{{delivered}}","receiptStatus":"COMPLETED","timeStamp":"2026-12-02T10:00:00+01:00"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+            Assert.Contains("APPLIED", await completed.Content.ReadAsStringAsync());
+        }
+        using (var again = await Answer(system, delivered, """{"receiptStatus":"COMPLETED"}"""))
+            Assert.Contains("DUPLICATE", await again.Content.ReadAsStringAsync());
+        using (var negative = await Answer(system, refused, """{"receiptStatus":"NOT_ALLOWED","errorCode":"UNKNOWN_CASE","errorMessage":"no such case"}"""))
+            Assert.Equal(HttpStatusCode.OK, negative.StatusCode);
+        await platform.Settle();
+
+        Assert.Equal(MessageStatus.Delivered, (await platform.Status(delivered)).Status);
+        var attempt = Assert.Single((await platform.Status(refused)).Attempts);
+        Assert.Equal((AttemptOutcome.Negative, "UNKNOWN_CASE"), (attempt.Outcome, attempt.ErrorCode));
+        Assert.Equal(1, (await platform.SystemStatus(org, "b")).PositivesInWindow);
     }
 }
