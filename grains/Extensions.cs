@@ -28,6 +28,7 @@ public static class GrainsExtensions
         // The host puts the schedule in PostgreSQL when the platform's storage is there; otherwise it is in memory.
         services.TryAddSingleton<IWakeUpStore, MemoryWakeUpStore>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
+        services.AddSingleton<LetterPdfs>();
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<BulkReceipts>();
         services.AddSingleton<Grains.OutsideReceiverSystems>();

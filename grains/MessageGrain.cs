@@ -396,7 +396,7 @@ public sealed class MessageGrain(
     {
         var attempt = new DeliveryAttempt(S.Attempts.Count + 1, target.ReceiverSystemId!, now);
         S.Attempts.Add(attempt);
-        var result = await receiverSystems.Push(target.Endpoint!, new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!), _options.PushTimeout);
+        var result = await receiverSystems.Push(target, new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!), _options.PushTimeout);
         if (result.Accepted)
         {
             S.Status = MessageStatus.AwaitingReceipt;

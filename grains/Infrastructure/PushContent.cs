@@ -75,7 +75,7 @@ public sealed class PushContent : HttpContent
     protected override bool TryComputeLength(out long length)
     {
         length = _json.Length;
-        foreach (var (start, end, _, bytes) in _files) length += (bytes + 2) / 3 * 4 - (end - start);
+        foreach (var (start, end, _, bytes) in _files) length += Base64Length(bytes) - (end - start);
         return true;
     }
 
@@ -87,15 +87,17 @@ public sealed class PushContent : HttpContent
         foreach (var (start, end, key, length) in _files)
         {
             await stream.WriteAsync(_json.AsMemory(from, start - from), cancellationToken);
-            await WriteBase64(key, length, stream, cancellationToken);
+            await WriteBase64(_documents, key, length, stream, cancellationToken);
             from = end;
         }
         await stream.WriteAsync(_json.AsMemory(from), cancellationToken);
     }
 
-    private async Task WriteBase64(DocumentKey key, long length, Stream target, CancellationToken cancellationToken)
+    /// <summary>Writes the stored file's bytes to <paramref name="target"/> as base64, a block at a time; the file must
+    /// have the <paramref name="length"/> its reference says, which the push's Content-Length was computed from.</summary>
+    internal static async Task WriteBase64(IDocumentStore documents, DocumentKey key, long length, Stream target, CancellationToken cancellationToken)
     {
-        await using var source = await _documents.Open(key, cancellationToken)
+        await using var source = await documents.Open(key, cancellationToken)
             ?? throw new InvalidOperationException($"Document {key.PartName()} of message {key.MessageUuid} is not in the document store.");
         var input = ArrayPool<byte>.Shared.Rent(Base64Block);
         var output = ArrayPool<byte>.Shared.Rent(Base64Block / 3 * 4);
@@ -119,6 +121,8 @@ public sealed class PushContent : HttpContent
             ArrayPool<byte>.Shared.Return(output);
         }
     }
+
+    internal static long Base64Length(long bytes) => (bytes + 2) / 3 * 4;
 
     /// <summary>Writes files' contents as base64, as the serializer would, and a placeholder's as a marker with the
     /// number of the file it stands for.</summary>

@@ -42,11 +42,11 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
 
     public BatchPartitionGrain([PersistentState("partition", StorageNames.Platform)] IPersistentState<BatchPartitionState> state,
         TimeProvider time, WakeUps wakeUps, ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print, IRecipientRegistryStore registry,
-        ReceiverSystemClient receiverSystems, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
+        ReceiverSystemClient receiverSystems, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
         ILogger<BatchPartitionGrain> log)
     {
         (_state, _time, _wakeUps, _store, _registry, _options, _log) = (state, time, wakeUps, store, registry, options.Value, log);
-        _parts = context => (new BulkLane(context, store, receiverSystems, flow.Value), new LaneEntry(context, citizens, print, printing.Value.PrintAfter),
+        _parts = context => (new BulkLane(context, store, receiverSystems, rendering, flow.Value), new LaneEntry(context, citizens, print, printing.Value.PrintAfter),
             new LetterEvents(context, archive, new CaseKeys(options.Value.ArchiveKey)));
         _writer = new CoalescingWriter(_state.WriteStateAsync);
     }

@@ -1,6 +1,7 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
+using DigitalPost.Domain.Memo;
 using DigitalPost.Infrastructure;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,7 @@ namespace DigitalPost.Grains;
 /// pushed several to a push where the system takes that, finished by their positive receipts straight in the letter
 /// store, and given to their message grains (which run the resend flow) when a push fails or a receipt is negative or
 /// overdue. A letter that goes no bulk way at all is submitted to its message grain here too.</summary>
-internal sealed class BulkLane(PartitionContext partition, ILetterStore store, ReceiverSystemClient receiverSystems, ResendFlowOptions flow)
+internal sealed class BulkLane(PartitionContext partition, ILetterStore store, ReceiverSystemClient receiverSystems, LetterRendering rendering, ResendFlowOptions flow)
 {
     /// <summary>Routes per organisation, asked once per activation: a deactivated system's letters fail their push or
     /// receipt and are then routed anew by their message grains.</summary>
@@ -85,10 +86,19 @@ internal sealed class BulkLane(PartitionContext partition, ILetterStore store, R
         var target = push[0].Target!;
         var now = partition.Time.GetUtcNow();
         foreach (var o in push) _awaiting[o.Letter.Key] = (now, target);
-        var envelopes = push.Select(o => new PushEnvelope(o.Letter.MessageUuid!.Value, target.ReceiverSystemId!, 1, o.MessageOf(partition))).ToList();
-        var sending = Task.Run(() => receiverSystems.Push(target.Endpoint!, envelopes, flow.PushTimeout));
+        var letters = push.Select(o => (o, Message: o.MessageOf(partition))).ToList();
+        var sending = Task.Run(() =>
+        {
+            var envelopes = letters.Select(l => new PushEnvelope(l.Message.Header.MessageUuid, target.ReceiverSystemId!, 1, ForProtocol(l.o, l.Message, target))).ToList();
+            return receiverSystems.Push(target, envelopes, flow.PushTimeout);
+        });
         _ = AfterPush(push, sending);
     }
+
+    /// <summary>MeMo has no reference to a document elsewhere: a system that takes MeMos gets the letter laid out now,
+    /// off the grain's turn, rather than when it is opened.</summary>
+    private Message ForProtocol(Outgoing o, Message message, DeliveryTarget target) =>
+        target.Protocol == ReceiverProtocol.PlatformJson ? message : MemoMapping.WithLetterPdf(message, rendering.Render(partition.Header, o.Row, o.Recipient));
 
     private async Task AfterPush(Outgoing[] push, Task<PushResult> sending)
     {
