@@ -25,7 +25,7 @@ var listen = new Option<string>("--listen") { Description = "Where the simulated
 var systems = new Option<string[]>("--system")
 {
     Description = "A receiver system and its profile, as name=profile or name=profile:share (profiles: " + string.Join(", ", Enum.GetNames<ReceiverProfile>())
-        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages). Repeatable.",
+        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages), and :memo or :json at the end for what it takes (default: --protocol). Repeatable.",
     AllowMultipleArgumentsPerToken = true,
 };
 var flakyShare = new Option<double>("--flaky-share") { Description = "The share of attempts a Flaky system fails (a new draw at every attempt).", DefaultValueFactory = _ => 0.2 };
@@ -38,6 +38,11 @@ foreach (var share in new[] { flakyShare, failingShare })
         if (result.GetValueOrDefault<double>() is < 0 or > 1) result.AddError($"{result.Option.Name} must be from 0 to 1");
     });
 
+var receiversProtocol = new Option<PushFormat>("--protocol")
+{
+    Description = "What the simulated receiver systems take unless their --system says: Json (the platform's envelope, receipts at /api/receipts) or Memo (NgDP's REST_PUSH: MeMo XML, NgDP receipts at /apis/v1/memos/{id}/receipt).",
+    DefaultValueFactory = _ => PushFormat.Json,
+};
 var receiverKeys = new Option<string[]>("--receiver-key")
 {
     Description = "A receiver system's API key, as name=key, with which it posts its receipts (an operator issues it: POST /api/credentials). Repeatable.",
@@ -46,26 +51,28 @@ var receiverKeys = new Option<string[]>("--receiver-key")
 var receivers = new Command("receivers", "Run simulated receiver systems on loopback until Ctrl+C or SIGTERM. Switch a profile while running with PUT {listen}/systems/{name}/profile/{profile}?share=; "
     + "GET {listen}/systems gives the counts per system. On stopping it waits for the receipts under way and prints the counts.")
 {
-    platform, listen, systems, receiverKeys, flakyShare, failingShare, pushLog, drain,
+    platform, listen, systems, receiversProtocol, receiverKeys, flakyShare, failingShare, pushLog, drain,
 };
 receivers.SetAction(async (parse, cancellationToken) =>
 {
-    var specs = new List<(string Name, ReceiverProfile Profile, double? Share)>();
-    foreach (var spec in parse.GetValue(systems) ?? [])
+    var specs = new List<(string Name, ReceiverProfile Profile, double? Share, PushFormat? Format)>();
+    foreach (var given in parse.GetValue(systems) ?? [])
     {
+        var (spec, format) = ReceiverRules.ParseFormat(given);
         if (ReceiverRules.ParseSystem(spec, out var error) is not { } parsed)
         {
             Console.Error.WriteLine(error);
             return 2;
         }
-        specs.Add(parsed);
+        specs.Add((parsed.Name, parsed.Profile, parsed.Share, format));
     }
     await using var simulator = await ReceiverSimulator.Start(parse.GetValue(platform)!, parse.GetValue(listen)!, pushLog: parse.GetValue(pushLog));
-    (simulator.FlakyShare, simulator.FailingShare) = (parse.GetValue(flakyShare), parse.GetValue(failingShare));
-    foreach (var (name, profile, share) in specs)
+    (simulator.FlakyShare, simulator.FailingShare, simulator.DefaultFormat) = (parse.GetValue(flakyShare), parse.GetValue(failingShare), parse.GetValue(receiversProtocol));
+    foreach (var (name, profile, share, format) in specs)
     {
         simulator.SetProfile(name, profile, share);
-        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {simulator.EndpointOf(name)}");
+        if (format is { } f) simulator.SetFormat(name, f);
+        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {simulator.FormatOf(name),-5} {simulator.EndpointOf(name)}");
     }
     foreach (var spec in parse.GetValue(receiverKeys) ?? [])
     {
@@ -171,17 +178,22 @@ var notify = new Option<NotifyChoice>("--notify")
 };
 var smtpPort = new Option<int>("--smtp-port") { Description = "Where the counting SMTP server listens, with --notify.", DefaultValueFactory = _ => 2525 };
 var smsListen = new Option<string>("--sms-listen") { Description = "Where the simulated SMS provider listens, with --notify.", DefaultValueFactory = _ => "http://127.0.0.1:5400" };
+var benchProtocol = new Option<PushFormat>("--protocol")
+{
+    Description = "What the simulated receiver systems take: Json (the platform's envelope) or Memo (registered as REST_PUSH: MeMo XML, merge letters laid out at push time).",
+    DefaultValueFactory = _ => PushFormat.Json,
+};
 var compareLanes = new Option<bool>("--compare-lanes") { Description = "Also run a batch to organisations only and one to citizens only, of the same size, in the same run." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
-    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes, notify, smtpPort, smsListen,
+    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes, notify, smtpPort, smsListen, benchProtocol,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
         parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres),
-        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!),
+        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!, parse.GetValue(benchProtocol)),
         console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
     return report.Batch.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
@@ -211,6 +223,19 @@ render.SetAction(async (parse, cancellationToken) =>
         ? await File.ReadAllTextAsync(file.FullName, cancellationToken)
         : await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "brev.liquid"), cancellationToken);
     var report = RenderBench.Run(parse.GetValue(letters), parse.GetValue(threads), template);
+    Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
+    return 0;
+});
+
+var codecLetters = new Option<int>("--letters") { Description = "Letters to encode and decode each way.", DefaultValueFactory = _ => 2000 };
+var codec = new Command("codec", "Measure a merge letter's cost on the wire, in process on one thread: encoded and decoded as the platform's JSON envelope and as a MeMo; prints a JSON report.")
+{
+    codecLetters,
+};
+codec.SetAction(async (parse, cancellationToken) =>
+{
+    var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "brev.liquid"), cancellationToken);
+    var report = await CodecBench.Run(Math.Max(1, parse.GetValue(codecLetters)), template);
     Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions(PlatformJson.Options) { WriteIndented = true }));
     return 0;
 });
@@ -335,7 +360,7 @@ retention.SetAction(async (parse, cancellationToken) =>
     return 0;
 });
 
-var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, wakeups, bigLetter, registry, virkMove, memo, retention };
+var root = new RootCommand("Digital Post load generator: merge batches, simulated receiver systems, scenarios and benchmarks.") { receivers, send, bench, scenario, render, codec, wakeups, bigLetter, registry, virkMove, memo, retention };
 // Longer than any command takes to stop (receivers: --drain): on SIGTERM or Ctrl+C a command ends its own way and
 // its exit code stands, rather than being cut off after the default 2 s.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });

@@ -10,7 +10,7 @@ namespace DigitalPost.LoadGen.Batches;
 
 public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout,
     int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false, string? OperatorKey = null,
-    NotifyChoice Notify = NotifyChoice.None, int SmtpPort = 2525, string SmsListen = "http://127.0.0.1:5400");
+    NotifyChoice Notify = NotifyChoice.None, int SmtpPort = 2525, string SmsListen = "http://127.0.0.1:5400", PushFormat Protocol = PushFormat.Json);
 
 /// <summary>One batch's figures: from upload to every letter's final state.</summary>
 public sealed record BatchRun(
@@ -49,7 +49,9 @@ public sealed record BenchReport(
     double? CopyFloorSeconds,
     double? TimesTheFloor,
     /// <summary>The mixed batch's notifications of new post, with <c>--notify</c>.</summary>
-    NotificationRun? Notifications = null);
+    NotificationRun? Notifications = null,
+    /// <summary>What the simulated receiver systems take: the platform's JSON, or MeMo (registered as REST_PUSH).</summary>
+    string Protocol = "Json");
 
 /// <summary><c>loadgen bench</c>: a synthetic batch of N recipients in a chosen mix (registered citizens, exempt citizens,
 /// NemSMS subscribers, organisations spread over simulated receiver systems), from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
@@ -67,13 +69,14 @@ public static class Bench
         var run = Guid.NewGuid().ToString("N")[..8];
 
         var cvrs = SyntheticCvrs(settings.Organisations, seed: run.GetHashCode());
-        console.MarkupLineInterpolated($"Registering {cvrs.Count} organisations, each with a {settings.Profile} receiver system taking {settings.PushSize} per push...");
+        console.MarkupLineInterpolated($"Registering {cvrs.Count} organisations, each with a {settings.Profile} receiver system taking {settings.PushSize} per push as {settings.Protocol}...");
+        receivers.DefaultFormat = settings.Protocol;
         foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i)))
         {
             var name = $"bench-{run}-{i}";
             receivers.SetProfile(name, settings.Profile);
             await platform.RegisterOrganisation(cvr, new OrganisationRegistration($"Bench {i}"), cancellationToken);
-            receivers.SetApiKey(name, await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, settings.PushSize, cancellationToken));
+            receivers.SetApiKey(name, await platform.RegisterReceiverSystem(cvr, "erp", receivers.EndpointOf(name), "drift@bench.example", isPrimary: true, settings.PushSize, settings.Protocol, cancellationToken));
         }
         var companies = new StringBuilder("cvr;navn;postkasse;pnumre;adresse\n");
         foreach (var (cvr, i) in cvrs.Select((c, i) => (c, i))) companies.Append($"{cvr};Bench {i};aktiv;;Benchvej {i}|1000 København K\n");
@@ -99,7 +102,7 @@ public static class Bench
         double? floor = settings.Postgres is { } postgres ? await CopyFloor.Measure(postgres, settings.Recipients, console, cancellationToken) : null;
         return new BenchReport(cvrs.Count, settings.Profile.ToString(), settings.PushSize, mix.ToString(), batch, lanes, straightforward,
             straightforward is null ? null : Math.Round(batch.MessagesPerSecond / straightforward.MessagesPerSecond, 1),
-            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null, notified);
+            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null, notified, settings.Protocol.ToString());
 
         async Task<BatchRun> RunBatch(string design, int recipients, BenchMix rowsMix, bool perMessage)
         {

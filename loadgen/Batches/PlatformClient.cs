@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using DigitalPost.Contracts;
+using DigitalPost.LoadGen.Receivers;
 
 namespace DigitalPost.LoadGen.Batches;
 
@@ -74,10 +75,12 @@ public sealed class PlatformClient : IDisposable
         Send(HttpMethod.Put, $"/api/organisations/{cvr}", registration, cancellationToken, _operator);
 
     /// <summary>Registers a receiver system and returns the API key it posts its receipts with, issued for it.</summary>
+    /// <summary>Registers a receiver system that takes <paramref name="format"/> (MeMo: NgDP's REST_PUSH) and issues its key.</summary>
     public async Task<string> RegisterReceiverSystem(string cvr, string systemId, Uri endpoint, string technicalContact, bool isPrimary, int maxMessagesPerPush = 1,
-        CancellationToken cancellationToken = default)
+        PushFormat format = PushFormat.Json, CancellationToken cancellationToken = default)
     {
-        await Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary, maxMessagesPerPush }, cancellationToken, _operator);
+        var protocol = format == PushFormat.Memo ? ReceiverProtocol.RestPush : ReceiverProtocol.PlatformJson;
+        await Send(HttpMethod.Put, $"/api/organisations/{cvr}/receiver-systems/{systemId}", new { endpoint, technicalContact, isPrimary, maxMessagesPerPush, protocol }, cancellationToken, _operator);
         using var response = await _operator.PostAsJsonAsync("/api/credentials",
             new { role = "ReceiverSystem", name = $"{systemId} of {cvr}", cvr, receiverSystemId = systemId }, PlatformJson.Options, cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));

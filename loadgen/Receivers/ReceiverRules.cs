@@ -6,9 +6,26 @@ namespace DigitalPost.LoadGen.Receivers;
 /// <summary>What a simulated receiver system answers to one message of a push.</summary>
 public enum ReceiptKind { Positive, Negative, Virus, None }
 
+/// <summary>What a simulated receiver system takes: the platform's JSON envelopes, answered at <c>/api/receipts</c>, or
+/// MeMos (NgDP's <c>REST_PUSH</c>), answered with NgDP receipts at <c>/apis/v1/memos/{id}/receipt</c>.</summary>
+public enum PushFormat { Json, Memo }
+
+/// <summary>An NgDP Receipt as a receiver system posts it for one MeMo.</summary>
+public sealed record MemoReceipt(Guid MessageUUID, string ReceiptStatus, string? ErrorCode = null, string? ErrorMessage = null);
+
 /// <summary>How a simulated receiver system decides each message's receipt, without the HTTP around it.</summary>
 public static class ReceiverRules
 {
+    /// <summary>Takes the format off a <c>--system</c> that ends in <c>:memo</c> or <c>:json</c> (such as
+    /// <c>erp=Healthy:memo</c>, <c>erp=Flaky:0.3:memo</c>); the rest is for <see cref="ParseSystem"/>.</summary>
+    public static (string Spec, PushFormat? Format) ParseFormat(string spec)
+    {
+        var colon = spec.LastIndexOf(':');
+        return colon > spec.IndexOf('=') && Enum.TryParse<PushFormat>(spec[(colon + 1)..], ignoreCase: true, out var format) && !int.TryParse(spec[(colon + 1)..], out _)
+            ? (spec[..colon], format)
+            : (spec, null);
+    }
+
     /// <summary>A <c>--system</c> of <c>loadgen receivers</c>: <c>name=profile</c> or <c>name=profile:share</c> (the
     /// flaky share of attempts, or the failing share of messages, from 0 to 1). Null with the reason when it is not one.</summary>
     public static (string Name, ReceiverProfile Profile, double? Share)? ParseSystem(string spec, out string? error)
@@ -58,6 +75,16 @@ public static class ReceiverRules
             ReceiverProfile.NoReceipt => ReceiptKind.None,
             _ => ReceiptKind.Positive,
         };
+
+    /// <summary>The receipt as a MeMo system answers: a negative one as INVALID, a virus as NOT_ALLOWED with NgDP's
+    /// <c>VIRUS</c>.</summary>
+    public static MemoReceipt? ToMemoReceipt(ReceiptKind kind, Guid messageUuid) => kind switch
+    {
+        ReceiptKind.Positive => new MemoReceipt(messageUuid, "COMPLETED"),
+        ReceiptKind.Negative => new MemoReceipt(messageUuid, "INVALID", "INVALID_MESSAGE", "the message could not be processed"),
+        ReceiptKind.Virus => new MemoReceipt(messageUuid, "NOT_ALLOWED", BusinessReceipt.VirusErrorCode, "virus found in the main document"),
+        _ => null,
+    };
 
     public static BusinessReceipt? ToReceipt(ReceiptKind kind, Guid messageUuid) => kind switch
     {

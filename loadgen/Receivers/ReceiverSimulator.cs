@@ -3,13 +3,16 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using DigitalPost.Contracts;
+using DigitalPost.Domain.Memo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 
 namespace DigitalPost.LoadGen.Receivers;
 
@@ -56,6 +59,9 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, string?> _poisoned = new();
     private readonly ConcurrentDictionary<string, string> _apiKeys = new();
     private readonly ConcurrentQueue<ReceivedPush> _pushes = new();
+    private readonly ConcurrentDictionary<string, PushFormat> _formats = new();
+    /// <summary>A MeMo says nothing of the attempt: the simulator counts the times it got each message.</summary>
+    private readonly ConcurrentDictionary<Guid, int> _memoAttempts = new();
     private readonly HttpClient _platform;
     private readonly WebApplication _app;
     private int _receiptsInFlight;
@@ -109,7 +115,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Reads whole messages and records their files' hashes, to check what arrived byte for byte; off, only the
-    /// envelopes' heads are read (a bulk push's messages are most of it).</summary>
+    /// envelopes' heads are read (a bulk push's messages are most of it). A MeMo is read whole either way.</summary>
     public bool HashDocuments { get; set; }
 
     public IReadOnlyCollection<ReceivedPush> Pushes => _pushes;
@@ -134,6 +140,14 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         return (profile, share ?? (profile == ReceiverProfile.Flaky ? FlakyShare : FailingShare));
     }
 
+    /// <summary>What every system takes unless it is given its own format (<see cref="SetFormat"/>).</summary>
+    public PushFormat DefaultFormat { get; set; } = PushFormat.Json;
+
+    /// <summary>What <paramref name="system"/> takes from now on: the platform's JSON, or MeMo (registered as REST_PUSH).</summary>
+    public void SetFormat(string system, PushFormat format) => _formats[system] = format;
+
+    public PushFormat FormatOf(string system) => _formats.GetValueOrDefault(system, DefaultFormat);
+
     /// <summary>The receiver system's credential, with which it posts its receipts (the platform refuses receipts of a
     /// system for letters pushed to another).</summary>
     public void SetApiKey(string system, string apiKey) => _apiKeys[system] = apiKey;
@@ -142,27 +156,47 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     public void Poison(Guid messageUuid, string? system = null) => _poisoned[messageUuid] = system;
 
     /// <summary>A push carries one envelope, or an array of them for a system registered to take several at once;
-    /// the receipts go back the same way: one, or all of the push's together.</summary>
+    /// the receipts go back the same way: one, or all of the push's together. A MeMo system (<see cref="PushFormat.Memo"/>)
+    /// gets one MeMo, or a <c>multipart/mixed</c> of them, reads each with <see cref="MemoReader"/> and answers each
+    /// with an NgDP receipt of its own. A push in the other format than the system's is refused (415).</summary>
     private async Task<IResult> Receive(string name, HttpContext context)
     {
         var (profile, share) = ProfileOf(name);
         var counter = _counts.GetOrAdd(name, _ => new SystemCounter());
-        if (profile == ReceiverProfile.Dead)
+        var format = FormatOf(name);
+        var sent = IsMemo(context.Request) ? PushFormat.Memo : PushFormat.Json;
+        if (profile == ReceiverProfile.Dead || sent != format)
         {
             counter.Refused();
             _log?.Refused(name, DateTimeOffset.UtcNow);
-            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            return profile == ReceiverProfile.Dead ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable)
+                : Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: $"System {name} takes {format}; the push is {sent} ({context.Request.ContentType})");
         }
         if (profile == ReceiverProfile.Slow) await Task.Delay(SlowDelay);
-        // Read once: a push of 500 letters is half a megabyte of JSON.
-        using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 0, Array.MaxLength));
-        await context.Request.Body.CopyToAsync(buffer);
-        var json = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        var many = json.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
-        var envelopes = HashDocuments ? Read<PushEnvelope>(json, many).Select(e => (e.MessageUuid, e.Attempt, Hashes: (IReadOnlyList<string>?)Hashes(e.Message))).ToArray()
-            // Only what a receipt needs: the message itself is skipped, not built (it is most of the push).
-            : Read<PushHead>(json, many).Select(e => (e.MessageUuid, e.Attempt, Hashes: (IReadOnlyList<string>?)null)).ToArray();
-        var receipts = new List<BusinessReceipt>();
+        (Guid MessageUuid, int Attempt, IReadOnlyList<string>? Hashes)[] envelopes;
+        var many = false;
+        if (format == PushFormat.Memo)
+        {
+            var (memos, errors) = await ReadMemos(context.Request);
+            if (errors is not null)
+            {
+                counter.Refused();
+                _log?.Refused(name, DateTimeOffset.UtcNow);
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a valid MeMo", detail: errors);
+            }
+            envelopes = [.. memos.Select(m => (m.MessageUuid, _memoAttempts.AddOrUpdate(m.MessageUuid, 1, (_, n) => n + 1), HashDocuments ? m.Hashes : null))];
+        }
+        else
+        {
+            // Read once: a push of 500 letters is half a megabyte of JSON.
+            using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 0, Array.MaxLength));
+            await context.Request.Body.CopyToAsync(buffer);
+            var json = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            many = json.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
+            envelopes = HashDocuments ? [.. Read<PushEnvelope>(json, many).Select(e => (e.MessageUuid, e.Attempt, (IReadOnlyList<string>?)Hashes(e.Message)))]
+                // Only what a receipt needs: the message itself is skipped, not built (it is most of the push).
+                : [.. Read<PushHead>(json, many).Select(e => (e.MessageUuid, e.Attempt, (IReadOnlyList<string>?)null))];
+        }
         var kinds = new ReceiptKind[envelopes.Length];
         var at = DateTimeOffset.UtcNow;
         for (var i = 0; i < envelopes.Length; i++)
@@ -171,17 +205,60 @@ public sealed class ReceiverSimulator : IAsyncDisposable
             _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, at, envelopes.Length, envelope.Hashes));
             var poisoned = _poisoned.TryGetValue(envelope.MessageUuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == name);
             kinds[i] = ReceiverRules.Receipt(profile, share, envelope.MessageUuid, poisoned, Random.Shared.NextDouble());
-            if (ReceiverRules.ToReceipt(kinds[i], envelope.MessageUuid) is { } receipt) receipts.Add(receipt);
         }
         counter.Accepted(kinds);
         _log?.Accepted(name, at, [.. envelopes.Select((e, i) => (e.MessageUuid, e.Attempt, kinds[i]))]);
+        var receipts = envelopes.Select((e, i) => ReceiverRules.ToReceipt(kinds[i], e.MessageUuid)).OfType<BusinessReceipt>().ToList();
         if (receipts.Count > 0)
         {
             // Count them before answering, so that "nothing in flight" means every receipt has been handled.
             Interlocked.Add(ref _receiptsInFlight, receipts.Count);
-            context.Response.OnCompleted(() => many ? PostReceipts(name, "/api/receipts/batch", receipts, receipts.Count) : PostReceipts(name, "/api/receipts", receipts[0], 1));
+            context.Response.OnCompleted(() => format == PushFormat.Memo
+                ? Task.WhenAll(envelopes.Select((e, i) => ReceiverRules.ToMemoReceipt(kinds[i], e.MessageUuid)).OfType<MemoReceipt>()
+                    .Select(r => PostReceipts(name, $"/apis/v1/memos/{r.MessageUUID}/receipt", r, 1)))
+                : many ? PostReceipts(name, "/api/receipts/batch", receipts, receipts.Count) : PostReceipts(name, "/api/receipts", receipts[0], 1));
         }
         return Results.Accepted();
+    }
+
+    private static bool IsMemo(HttpRequest request) =>
+        request.ContentType is { } type && (type.StartsWith("application/xml", StringComparison.OrdinalIgnoreCase)
+            || type.StartsWith("text/xml", StringComparison.OrdinalIgnoreCase) || type.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The MeMos of a push, each as it streams in (a part at a time of a multipart push), or what is wrong.</summary>
+    private static async Task<(List<(Guid MessageUuid, IReadOnlyList<string> Hashes)> Memos, string? Errors)> ReadMemos(HttpRequest request)
+    {
+        var memos = new List<(Guid, IReadOnlyList<string>)>();
+        if (!request.ContentType!.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
+            return await ReadMemo(request.Body, memos, part: null) is { } error ? (memos, error) : (memos, null);
+        var boundary = HeaderUtilities.RemoveQuotes(MediaTypeHeaderValue.Parse(request.ContentType).Boundary).Value;
+        if (string.IsNullOrEmpty(boundary)) return (memos, "a multipart push names no boundary");
+        var reader = new MultipartReader(boundary, request.Body);
+        for (var (section, part) = (await reader.ReadNextSectionAsync(), 0); section is not null; (section, part) = (await reader.ReadNextSectionAsync(), part + 1))
+        {
+            if (section.ContentType is not { } type || !type.StartsWith(MemoXml, StringComparison.OrdinalIgnoreCase)) return (memos, $"part {part} is {section.ContentType}, not {MemoXml}");
+            if (await ReadMemo(section.Body, memos, part) is { } error) return (memos, error);
+        }
+        return (memos, null);
+    }
+
+    private const string MemoXml = "application/xml";
+
+    private static async Task<string?> ReadMemo(Stream body, List<(Guid, IReadOnlyList<string>)> memos, int? part)
+    {
+        var hashes = new List<string>();
+        var read = await MemoReader.Read(body, async (_, content, cancellationToken) =>
+        {
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[64 * 1024];
+            long length = 0;
+            for (int n; (n = await content.ReadAsync(buffer, cancellationToken)) > 0; length += n) sha.AppendData(buffer, 0, n);
+            hashes.Add(Convert.ToHexStringLower(sha.GetHashAndReset()));
+            return (length, hashes[^1]);
+        });
+        if (!read.IsValid) return $"{(part is null ? "" : $"part {part}: ")}{string.Join("; ", read.Errors.Select(e => $"{e.Path} {e.Message}"))}";
+        memos.Add((read.Message!.Header.MessageUuid, hashes));
+        return null;
     }
 
     private static T[] Read<T>(ReadOnlyMemory<byte> json, bool many) =>
