@@ -41,8 +41,10 @@ public enum ReceiverProfile
 
 /// <summary>One message as a simulated system received it; <see cref="InPush"/> is how many came in the same push.
 /// <see cref="DocumentHashes"/>: the SHA-256 (hex) of each file's content, in the order of the message's documents and
-/// files, when the simulator hashes them (<see cref="ReceiverSimulator.HashDocuments"/>).</summary>
-public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At, int InPush = 1, IReadOnlyList<string>? DocumentHashes = null);
+/// files, when the simulator hashes them (<see cref="ReceiverSimulator.HashDocuments"/>). <see cref="ContentLength"/> is
+/// the push's Content-Length header, where it had one; <see cref="Format"/> what it came as.</summary>
+public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, DateTimeOffset At, int InPush = 1, IReadOnlyList<string>? DocumentHashes = null,
+    long? ContentLength = null, PushFormat Format = PushFormat.Json);
 
 /// <summary>The part of a push envelope (<see cref="PushEnvelope"/>) that a simulated system reads.</summary>
 public sealed record PushHead(Guid MessageUuid, int Attempt);
@@ -202,7 +204,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         for (var i = 0; i < envelopes.Length; i++)
         {
             var envelope = envelopes[i];
-            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, at, envelopes.Length, envelope.Hashes));
+            _pushes.Enqueue(new ReceivedPush(name, envelope.MessageUuid, envelope.Attempt, at, envelopes.Length, envelope.Hashes, context.Request.ContentLength, format));
             var poisoned = _poisoned.TryGetValue(envelope.MessageUuid, out var poisonedAt) && (poisonedAt is null || poisonedAt == name);
             kinds[i] = ReceiverRules.Receipt(profile, share, envelope.MessageUuid, poisoned, Random.Shared.NextDouble());
         }

@@ -300,16 +300,20 @@ public class PlatformFixture : IAsyncLifetime
     }
 
     /// <summary>Registers an organisation with a healthy primary system "a" and a system "b" with the given profile,
-    /// each with a contact point ("cp-a", "cp-b"), and issues each system the key it posts its receipts with.</summary>
-    public async Task<TestOrganisation> Organisation(ReceiverProfile b = ReceiverProfile.Healthy, ReceiverProfile a = ReceiverProfile.Healthy, DeactivationPolicy? policy = null)
+    /// each with a contact point ("cp-a", "cp-b"), and issues each system the key it posts its receipts with. Both take
+    /// <paramref name="protocol"/>: <see cref="ReceiverProtocol.RestPush"/> systems get MeMos and answer with NgDP
+    /// receipts (their simulators refuse anything else).</summary>
+    public async Task<TestOrganisation> Organisation(ReceiverProfile b = ReceiverProfile.Healthy, ReceiverProfile a = ReceiverProfile.Healthy, DeactivationPolicy? policy = null,
+        ReceiverProtocol protocol = ReceiverProtocol.PlatformJson)
     {
         var org = new TestOrganisation(NewCvr());
         await Put($"/api/organisations/{org.Cvr}", new OrganisationRegistration($"Organisation {org.Cvr}", policy));
         foreach (var (id, profile, primary) in new[] { ("a", a, true), ("b", b, false) })
         {
             Receivers.SetProfile(org.Simulated(id), profile);
+            Receivers.SetFormat(org.Simulated(id), protocol == ReceiverProtocol.RestPush ? PushFormat.Memo : PushFormat.Json);
             await Put($"/api/organisations/{org.Cvr}/receiver-systems/{id}",
-                new ReceiverSystemBody(Receivers.EndpointOf(org.Simulated(id)), org.TechnicalContact(id), org.BusinessContact(id), primary));
+                new ReceiverSystemBody(Receivers.EndpointOf(org.Simulated(id)), org.TechnicalContact(id), org.BusinessContact(id), primary, Protocol: protocol));
             await Put($"/api/organisations/{org.Cvr}/contact-points/cp-{id}", new ContactPointBody($"Contact point {id}", id));
             await IssueReceiverKey(org, id);
         }

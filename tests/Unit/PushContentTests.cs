@@ -58,7 +58,7 @@ public sealed class PushContentTests
     }
 
     /// <summary>The message as the intake leaves it: the named files in the store, the message holding references.</summary>
-    private static async Task<Message> Store(IDocumentStore documents, Message message, params (int Document, int File)[] files)
+    internal static async Task<Message> Store(IDocumentStore documents, Message message, params (int Document, int File)[] files)
     {
         var references = new Dictionary<DocumentKey, DocumentFile>();
         foreach (var (key, file) in MessageDocuments.Files(message).Where(f => files.Contains((f.Key.Document, f.Key.File))))
