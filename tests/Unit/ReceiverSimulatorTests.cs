@@ -53,6 +53,27 @@ public class ReceiverSimulatorTests
     }
 
     [Theory]
+    [InlineData("erp=Healthy:memo", "erp=Healthy", PushFormat.Memo)]
+    [InlineData("erp=Flaky:0.3:MEMO", "erp=Flaky:0.3", PushFormat.Memo)]
+    [InlineData("erp=Healthy:json", "erp=Healthy", PushFormat.Json)]
+    [InlineData("erp=Flaky:0.3", "erp=Flaky:0.3", null)]
+    [InlineData("erp=Flaky:1", "erp=Flaky:1", null)]
+    [InlineData("memo=Healthy", "memo=Healthy", null)]
+    public void A_system_may_end_in_the_format_it_takes(string given, string rest, PushFormat? format) =>
+        Assert.Equal((rest, format), ReceiverRules.ParseFormat(given));
+
+    [Theory]
+    [InlineData(ReceiptKind.Positive, "COMPLETED", null)]
+    [InlineData(ReceiptKind.Negative, "INVALID", "INVALID_MESSAGE")]
+    [InlineData(ReceiptKind.Virus, "NOT_ALLOWED", "VIRUS")]
+    public void A_MeMo_system_answers_with_NgDP_receipts(ReceiptKind kind, string status, string? errorCode)
+    {
+        var uuid = Guid.NewGuid();
+        Assert.Equal((uuid, status, errorCode), ReceiverRules.ToMemoReceipt(kind, uuid) is { } r ? (r.MessageUUID, r.ReceiptStatus, r.ErrorCode) : default);
+        Assert.Null(ReceiverRules.ToMemoReceipt(ReceiptKind.None, uuid));
+    }
+
+    [Theory]
     [InlineData("erp")]
     [InlineData("=Healthy")]
     [InlineData("erp=Sometimes")]
