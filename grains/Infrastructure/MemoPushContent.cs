@@ -38,7 +38,8 @@ public sealed class MemoPushContent : HttpContent
     public static async Task<MemoPushContent> Create(Message message, MemoExtras extras, IDocumentStore documents, CancellationToken cancellationToken = default)
     {
         var asked = new List<(DocumentKey Key, DocumentFile File)>();
-        using var buffer = new MemoryStream();
+        // Sized for the carried files' base64 and the markup around them, so the buffer is not regrown and copied.
+        using var buffer = new MemoryStream(checked((int)MessageDocuments.Files(message).Sum(f => PushContent.Base64Length(f.File.Content.Length) + 1024) + 4096));
         await MemoWriter.Write(buffer, message, extras, (key, file, _) =>
         {
             if (!file.IsStored() && file.Content.Length == 0 && file.Location is not null)

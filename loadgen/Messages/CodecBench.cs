@@ -9,9 +9,11 @@ using DigitalPost.Infrastructure;
 namespace DigitalPost.LoadGen.Messages;
 
 /// <summary>One way of putting a letter on the wire: its bytes, and the time and memory encoding and decoding took, per letter.</summary>
-public sealed record CodecFigures(string Path, long BytesPerLetter, double EncodeMicroseconds, double DecodeMicroseconds, long EncodeAllocatedBytes, long DecodeAllocatedBytes);
+/// <summary>Wall and CPU time per letter (CPU of the whole process: on a loaded machine the steadier figure).</summary>
+public sealed record CodecFigures(string Path, long BytesPerLetter, double EncodeMicroseconds, double DecodeMicroseconds, double EncodeCpuMicroseconds, double DecodeCpuMicroseconds,
+    long EncodeAllocatedBytes, long DecodeAllocatedBytes);
 
-public sealed record CodecReport(int Letters, long PdfBytes, double RenderMilliseconds, IReadOnlyList<CodecFigures> Paths);
+public sealed record CodecReport(int Letters, long PdfBytes, double RenderMilliseconds, double RenderCpuMilliseconds, IReadOnlyList<CodecFigures> Paths);
 
 /// <summary><c>loadgen codec</c>: what a merge letter costs to encode as the platform pushes it and to decode as a
 /// receiver reads it, in process on one thread: the platform's JSON envelope (the PDF named by its location, as pushed
@@ -30,7 +32,7 @@ public static class CodecBench
                 ["navn"] = $"Modtager {i}", ["aar"] = "2027", ["beloeb"] = $"{i % 9000 + 100},00", ["forfaldsdato"] = "01-03-2027", ["rate"] = "",
             })));
         var pdf = Render(0);
-        var renderMs = Measure(Math.Min(letters, 200), i => Render(i)).Microseconds / 1000;
+        var render = Measure(Math.Min(letters, 200), i => Render(i));
 
         var byLocation = Enumerable.Range(0, letters).Select(Letter).ToArray();
         var documents = new MemoryDocumentStore();
@@ -41,7 +43,7 @@ public static class CodecBench
             Json("json, PDF carried", [.. byLocation.Select(m => MemoMapping.WithLetterPdf(m, pdf))]),
             await Memo("memo 1.2, PDF carried", [.. byLocation.Select(m => MemoMapping.WithLetterPdf(m, pdf))]),
         };
-        return new CodecReport(letters, pdf.LongLength, Math.Round(renderMs, 3), paths);
+        return new CodecReport(letters, pdf.LongLength, Math.Round(render.Microseconds / 1000, 3), Math.Round(render.CpuMicroseconds / 1000, 3), paths);
 
         CodecFigures Json(string path, Message[] messages)
         {
@@ -73,8 +75,9 @@ public static class CodecBench
             return Figures(path, encoded, encode, decode);
         }
 
-        CodecFigures Figures(string path, byte[][] encoded, (double Microseconds, long Allocated) encode, (double Microseconds, long Allocated) decode) =>
-            new(path, encoded.Sum(e => (long)e.Length) / letters, Math.Round(encode.Microseconds, 1), Math.Round(decode.Microseconds, 1), encode.Allocated, decode.Allocated);
+        CodecFigures Figures(string path, byte[][] encoded, Cost encode, Cost decode) =>
+            new(path, encoded.Sum(e => (long)e.Length) / letters, Math.Round(encode.Microseconds, 1), Math.Round(decode.Microseconds, 1),
+                Math.Round(encode.CpuMicroseconds, 1), Math.Round(decode.CpuMicroseconds, 1), encode.Allocated, decode.Allocated);
     }
 
     /// <summary>A letter to an organisation as a merge batch makes it: the PDF by location, an action, reply allowed.</summary>
@@ -88,17 +91,21 @@ public static class CodecBench
         return new Message(header, new MessageBody(main), Batch: new BatchRef(Guid.Empty, i, 0, 0));
     }
 
-    private static (double Microseconds, long Allocated) Measure(int count, Action<int> work) =>
+    private readonly record struct Cost(double Microseconds, double CpuMicroseconds, long Allocated);
+
+    private static Cost Measure(int count, Action<int> work) =>
         MeasureAsync(count, i => { work(i); return Task.CompletedTask; }).GetAwaiter().GetResult();
 
     /// <summary>Microseconds and bytes allocated per item of <paramref name="count"/>, after a warm-up of the first items.
     /// Allocations are counted over all threads (asynchronous work may change threads; nothing else runs).</summary>
-    private static async Task<(double Microseconds, long Allocated)> MeasureAsync(int count, Func<int, Task> work)
+    private static async Task<Cost> MeasureAsync(int count, Func<int, Task> work)
     {
         for (var i = 0; i < Math.Min(count, 50); i++) await work(i);
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++) await work(i);
-        return (clock.Elapsed.TotalMicroseconds / count, (GC.GetTotalAllocatedBytes(precise: true) - allocated) / count);
+        return new Cost(clock.Elapsed.TotalMicroseconds / count, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count,
+            (GC.GetTotalAllocatedBytes(precise: true) - allocated) / count);
     }
 }
