@@ -95,10 +95,10 @@ internal sealed class BulkLane(PartitionContext partition, ILetterStore store, R
         _ = AfterPush(push, sending);
     }
 
-    /// <summary>MeMo has no reference to a document elsewhere: a system that takes MeMos gets the letter laid out now,
-    /// off the grain's turn, rather than when it is opened.</summary>
+    /// <summary>MeMo has no reference to a document elsewhere: a system MeMos are pushed to gets the letter laid out now,
+    /// off the grain's turn, rather than when it is opened (a pull system's letter is laid out when it is fetched).</summary>
     private Message ForProtocol(Outgoing o, Message message, DeliveryTarget target) =>
-        target.Protocol == ReceiverProtocol.PlatformJson ? message : MemoMapping.WithLetterPdf(message, rendering.Render(partition.Header, o.Row, o.Recipient));
+        target.Protocol != ReceiverProtocol.RestPush ? message : MemoMapping.WithLetterPdf(message, rendering.Render(partition.Header, o.Row, o.Recipient));
 
     private async Task AfterPush(Outgoing[] push, Task<PushResult> sending)
     {
