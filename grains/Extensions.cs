@@ -29,6 +29,7 @@ public static class GrainsExtensions
         services.TryAddSingleton<IWakeUpStore, MemoryWakeUpStore>();
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
+        services.AddSingleton<Ngdp.ReceiverSystemDelivery>();
         services.AddSingleton<BulkReceipts>();
         services.AddSingleton<Grains.OutsideReceiverSystems>();
         services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section));

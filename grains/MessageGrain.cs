@@ -44,7 +44,7 @@ public sealed class MessageGrain(
     TimeProvider time,
     IOptions<ResendFlowOptions> options,
     WakeUps wakeUps,
-    ReceiverSystemClient receiverSystems,
+    ReceiverSystemDelivery receiverSystems,
     BulkReceipts bulkReceipts,
     ILetterStore letters,
     OutsideReceiverSystems outside,
@@ -396,7 +396,8 @@ public sealed class MessageGrain(
     {
         var attempt = new DeliveryAttempt(S.Attempts.Count + 1, target.ReceiverSystemId!, now);
         S.Attempts.Add(attempt);
-        var result = await receiverSystems.Push(target.Endpoint!, new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!), _options.PushTimeout);
+        var result = await receiverSystems.Deliver(ReceiverSystemKey.Of(RecipientId, attempt.ReceiverSystemId),
+            target, [new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!)], _options.PushTimeout);
         if (result.Accepted)
         {
             S.Status = MessageStatus.AwaitingReceipt;

@@ -25,12 +25,13 @@ var listen = new Option<string>("--listen") { Description = "Where the simulated
 var systems = new Option<string[]>("--system")
 {
     Description = "A receiver system and its profile, as name=profile or name=profile:share (profiles: " + string.Join(", ", Enum.GetNames<ReceiverProfile>())
-        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages). Repeatable.",
+        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages), and :pull for a REST_PULL system that polls the platform. Repeatable.",
     AllowMultipleArgumentsPerToken = true,
 };
 var flakyShare = new Option<double>("--flaky-share") { Description = "The share of attempts a Flaky system fails (a new draw at every attempt).", DefaultValueFactory = _ => 0.2 };
 var failingShare = new Option<double>("--failing-share") { Description = "The share of messages a FailingMessages system fails, always the same messages (chosen by message id).", DefaultValueFactory = _ => 0.2 };
 var pushLog = new Option<string?>("--log") { Description = "Append every push to this file as JSON lines (system, messageUuid, attempt, answer, receipt)." };
+var pullEvery = new Option<TimeSpan>("--pull-every") { Description = "How often a :pull system lists its waiting MeMos.", DefaultValueFactory = _ => TimeSpan.FromSeconds(1) };
 var drain = new Option<TimeSpan>("--drain") { Description = "On stopping, how long to wait for the receipts still being posted.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
 foreach (var share in new[] { flakyShare, failingShare })
     share.Validators.Add(result =>
@@ -46,12 +47,13 @@ var receiverKeys = new Option<string[]>("--receiver-key")
 var receivers = new Command("receivers", "Run simulated receiver systems on loopback until Ctrl+C or SIGTERM. Switch a profile while running with PUT {listen}/systems/{name}/profile/{profile}?share=; "
     + "GET {listen}/systems gives the counts per system. On stopping it waits for the receipts under way and prints the counts.")
 {
-    platform, listen, systems, receiverKeys, flakyShare, failingShare, pushLog, drain,
+    platform, listen, systems, receiverKeys, flakyShare, failingShare, pushLog, pullEvery, drain,
 };
 receivers.SetAction(async (parse, cancellationToken) =>
 {
     var specs = new List<(string Name, ReceiverProfile Profile, double? Share)>();
-    foreach (var spec in parse.GetValue(systems) ?? [])
+    var pulling = new List<string>();
+    foreach (var (spec, pull) in (parse.GetValue(systems) ?? []).Select(ReceiverRules.PullMode))
     {
         if (ReceiverRules.ParseSystem(spec, out var error) is not { } parsed)
         {
@@ -59,13 +61,14 @@ receivers.SetAction(async (parse, cancellationToken) =>
             return 2;
         }
         specs.Add(parsed);
+        if (pull) pulling.Add(parsed.Name);
     }
     await using var simulator = await ReceiverSimulator.Start(parse.GetValue(platform)!, parse.GetValue(listen)!, pushLog: parse.GetValue(pushLog));
     (simulator.FlakyShare, simulator.FailingShare) = (parse.GetValue(flakyShare), parse.GetValue(failingShare));
     foreach (var (name, profile, share) in specs)
     {
         simulator.SetProfile(name, profile, share);
-        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {simulator.EndpointOf(name)}");
+        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {(pulling.Contains(name) ? "pulls /apis/v1/memos/" : simulator.EndpointOf(name))}");
     }
     foreach (var spec in parse.GetValue(receiverKeys) ?? [])
     {
@@ -79,9 +82,11 @@ receivers.SetAction(async (parse, cancellationToken) =>
     Console.WriteLine($"Receiver systems listen on {simulator.BaseUrl}systems/{{name}}; receipts go to {parse.GetValue(platform)}. Ctrl+C or SIGTERM stops.");
     // SIGTERM reaches the simulator's web host, which stops only itself: its stopping token ends the wait as Ctrl+C does.
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, simulator.Stopping);
+    var pulls = pulling.Select(name => simulator.KeepPulling(name, parse.GetValue(pullEvery), stop.Token)).ToList();
     try { await Task.Delay(Timeout.Infinite, stop.Token); }
     catch (OperationCanceledException) { }
     var drained = await simulator.DrainReceipts(parse.GetValue(drain));
+    await Task.WhenAll(pulls);
     // Plain columns, whatever the terminal's width: for a person, and for grep and awk.
     Console.WriteLine($"{"system",-24} {"profile",-16} {"pushes",8} {"refused",8} {"messages",9} {"positive",9} {"negative",9} {"virus",6} {"no receipt",10}");
     foreach (var c in simulator.Counts)

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
 
-public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1,
+public sealed record ReceiverSystemBody(Uri? Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1,
     ReceiverProtocol Protocol = ReceiverProtocol.PlatformJson);
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);

@@ -74,6 +74,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IVirkMailboxStore, PostgresVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, PostgresReplyStore>();
             silo.Services.AddSingleton<INgdpReceiptStore, PostgresNgdpReceiptStore>();
+            silo.Services.AddSingleton<IPullQueue, PostgresPullQueue>();
             silo.Services.AddSingleton<INotificationStore, PostgresNotificationStore>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
@@ -100,6 +101,7 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IVirkMailboxStore, MemoryVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, MemoryReplyStore>();
             silo.Services.AddSingleton<INgdpReceiptStore, MemoryNgdpReceiptStore>();
+            silo.Services.AddSingleton<IPullQueue, MemoryPullQueue>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

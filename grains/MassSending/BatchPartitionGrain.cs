@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Ngdp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -42,7 +43,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
 
     public BatchPartitionGrain([PersistentState("partition", StorageNames.Platform)] IPersistentState<BatchPartitionState> state,
         TimeProvider time, WakeUps wakeUps, ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print, IRecipientRegistryStore registry,
-        ReceiverSystemClient receiverSystems, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
+        ReceiverSystemDelivery receiverSystems, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
         ILogger<BatchPartitionGrain> log)
     {
         (_state, _time, _wakeUps, _store, _registry, _options, _log) = (state, time, wakeUps, store, registry, options.Value, log);

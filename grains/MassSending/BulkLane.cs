@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Ngdp;
 using Microsoft.Extensions.Logging;
 
 namespace DigitalPost.Grains;
@@ -10,7 +11,7 @@ namespace DigitalPost.Grains;
 /// pushed several to a push where the system takes that, finished by their positive receipts straight in the letter
 /// store, and given to their message grains (which run the resend flow) when a push fails or a receipt is negative or
 /// overdue. A letter that goes no bulk way at all is submitted to its message grain here too.</summary>
-internal sealed class BulkLane(PartitionContext partition, ILetterStore store, ReceiverSystemClient receiverSystems, ResendFlowOptions flow)
+internal sealed class BulkLane(PartitionContext partition, ILetterStore store, ReceiverSystemDelivery receiverSystems, ResendFlowOptions flow)
 {
     /// <summary>Routes per organisation, asked once per activation: a deactivated system's letters fail their push or
     /// receipt and are then routed anew by their message grains.</summary>
@@ -86,7 +87,7 @@ internal sealed class BulkLane(PartitionContext partition, ILetterStore store, R
         var now = partition.Time.GetUtcNow();
         foreach (var o in push) _awaiting[o.Letter.Key] = (now, target);
         var envelopes = push.Select(o => new PushEnvelope(o.Letter.MessageUuid!.Value, target.ReceiverSystemId!, 1, o.MessageOf(partition))).ToList();
-        var sending = Task.Run(() => receiverSystems.Push(target.Endpoint!, envelopes, flow.PushTimeout));
+        var sending = Task.Run(() => receiverSystems.Deliver(push[0].Letter.BulkSystem!, target, envelopes, flow.PushTimeout));
         _ = AfterPush(push, sending);
     }
 

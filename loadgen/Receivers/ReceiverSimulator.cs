@@ -45,9 +45,9 @@ public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, 
 public sealed record PushHead(Guid MessageUuid, int Attempt);
 
 /// <summary>Receiver systems on loopback, one path each (<c>/systems/{name}</c>), answering pushes as their profile
-/// says and posting business receipts back to the platform. Profiles can be switched while it runs. It counts what each
+/// says and posting business receipts back to the platform; or pulling their MeMos from the platform (<see cref="PullOnce"/>). Profiles can be switched while it runs. It counts what each
 /// system got and answered (<see cref="Counts"/>, <c>GET /systems</c>) and can log every push as a JSON line.</summary>
-public sealed class ReceiverSimulator : IAsyncDisposable
+public sealed partial class ReceiverSimulator : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (ReceiverProfile Profile, double? Share)> _profiles = new();
     private readonly ConcurrentDictionary<string, SystemCounter> _counts = new();

@@ -39,6 +39,11 @@ public abstract class AccessTests(PlatformFixture platform)
         var upload = await platform.Alpha.SubmitBatch(new BatchOptions("Adgang"), $"cpr;navn;beloeb\n{citizen};Anna;1,00\n");
         var batch = (await platform.Alpha.WaitFor(upload.Body!.BatchId, s => s.Phase == BatchPhase.Completed && s.ArchiveQueue == 0, "archived")).BatchId;
         var letter = (await platform.Alpha.Letters(batch))[0].MessageUuid!.Value;
+        // From here on system "a" fetches its post (REST_PULL): two MeMos wait for it.
+        await platform.Put($"/api/organisations/{own.Cvr}/receiver-systems/a",
+            new ReceiverSystemBody(null, own.TechnicalContact("a"), IsPrimary: true, Protocol: ReceiverProtocol.RestPull));
+        var (waiting, deleted) = (await platform.Send(own.Cvr, "cp-a"), await platform.Send(own.Cvr, "cp-a"));
+        await platform.Settle();
 
         var callers = new Dictionary<string, HttpClient>
         {
@@ -105,6 +110,10 @@ public abstract class AccessTests(PlatformFixture platform)
             // NgDP's receipt of a REST_PUSH or REST_PULL system: another system is not told the message exists.
             new("POST", $"/apis/v1/memos/{message}/receipt", () => new StringContent("""{"receiptStatus":"COMPLETED"}""", Encoding.UTF8, "application/json"),
                 "receiver", "other receiver"),
+            // A REST_PULL system's waiting MeMos: its own list; another system is not told they exist.
+            new("GET", "/apis/v1/memos/?page=0&size=10", none, "receiver", AlsoAllowed: ["other receiver"]),
+            new("GET", $"/apis/v1/memos/{waiting}", none, "receiver", "other receiver"),
+            new("DELETE", $"/apis/v1/memos/{deleted}", none, "receiver", "other receiver"),
         ];
 
         var wrong = new List<string>();
