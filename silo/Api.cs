@@ -50,6 +50,7 @@ public static class Api
         app.MapIncomingPostApi();
         app.MapMassSendingApi();
         app.MapCredentialsApi();
+        app.MapReceiverSystemCredentialsApi();
         app.MapNgdpApi();
         app.MapNgdpReceiverApi();
         app.MapNotificationsApi();

@@ -20,10 +20,7 @@ public sealed class MessageTraces(IArchiveStore archive, IPrintStore print, IDoc
         if (messageUuids.Count == 0) return default;
         var archived = await archive.DeleteLetters(messageUuids);
         var printJobs = await print.Delete(messageUuids);
-        long documentFiles = 0;
-        if (documentsToo)
-            await Parallel.ForEachAsync(messageUuids, new ParallelOptions { MaxDegreeOfParallelism = 8 },
-                async (uuid, token) => Interlocked.Add(ref documentFiles, await documents.Delete(uuid, token)));
+        var documentFiles = documentsToo ? await documents.DeleteAll(messageUuids) : 0;
         return new Deleted(archived, printJobs, documentFiles, await states.ClearMessages(messageUuids));
     }
 }
