@@ -38,6 +38,7 @@ public static class GrainsExtensions
         services.AddSingleton<INotificationTransport, SmsNotificationTransport>();
         services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section));
         services.AddSingleton(new Retention.RetentionPeriods(configuration));
+        services.AddSingleton<Retention.MessageTraces>();
         services.AddSingleton<Retention.RetentionJob>();
         services.AddSingleton<Retention.Erasure>();
         return services;

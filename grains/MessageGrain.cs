@@ -4,6 +4,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
 using DigitalPost.Ngdp;
+using DigitalPost.Retention;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -155,6 +156,8 @@ public sealed class MessageGrain(
         await Advance();
         await Save();
     });
+
+    public Task<bool> Forget() => StateForgetting.Forget(state, this);
 
     public async Task<ReplyTerms?> GetReplyTerms()
     {

@@ -327,15 +327,17 @@ memo.SetAction(async (parse, cancellationToken) =>
 var retentionPostgres = new Option<string>("--postgres") { Description = "The PostgreSQL database to fill and delete from (its schema is applied).", Required = true };
 var retentionLetters = new Option<int>("--letters") { Description = "Letters past their retention period.", DefaultValueFactory = _ => 1_000_000 };
 var retentionBatches = new Option<int>("--batches") { Description = "Batches they are spread over.", DefaultValueFactory = _ => 10 };
+var retentionSingles = new Option<int>("--singles") { Description = "Messages sent one at a time past their retention period, each with a message grain's stored state.", DefaultValueFactory = _ => 0 };
 var deleteSlice = new Option<int>("--delete-slice") { Description = "Rows one delete statement removes at most (Retention:DeleteSlice).", DefaultValueFactory = _ => 10_000 };
 var retention = new Command("retention", "Fill PostgreSQL with a sender's letters past their retention period, then time the retention job deleting them; prints a JSON report.")
 {
-    retentionPostgres, retentionLetters, retentionBatches, deleteSlice,
+    retentionPostgres, retentionLetters, retentionBatches, retentionSingles, deleteSlice,
 };
 retention.SetAction(async (parse, cancellationToken) =>
 {
     var report = await DigitalPost.LoadGen.Retention.RetentionBench.Run(new DigitalPost.LoadGen.Retention.RetentionBenchSettings(parse.GetValue(retentionPostgres)!,
-        parse.GetValue(retentionLetters), Math.Max(1, parse.GetValue(retentionBatches)), Math.Max(1, parse.GetValue(deleteSlice))), AnsiConsole.Console, cancellationToken);
+        parse.GetValue(retentionLetters), Math.Max(1, parse.GetValue(retentionBatches)), Math.Max(1, parse.GetValue(deleteSlice)), Math.Max(0, parse.GetValue(retentionSingles))),
+        AnsiConsole.Console, cancellationToken);
     Console.WriteLine(JsonSerializer.Serialize(report, PlatformJson.Options));
     return 0;
 });

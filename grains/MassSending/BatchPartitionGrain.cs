@@ -3,6 +3,7 @@ using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
 using DigitalPost.Ngdp;
+using DigitalPost.Retention;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -115,6 +116,8 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     }
 
     public Task SaveLetters() => _context is null ? Task.CompletedTask : C.Saver.Save();
+
+    public Task<bool> Forget() => StateForgetting.Forget(_state, this);
 
     public async Task<int> Cancel()
     {

@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Retention;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -272,6 +273,14 @@ public sealed class MergeBatchGrain(
             : BatchTally.Sum(await Task.WhenAll(Enumerable.Range(0, S.Partitions)
                 .Select(p => S.Completed.TryGetValue(p, out var done) ? Task.FromResult(done) : Partition(p).GetTally())));
         return View(tally);
+    }
+
+    public Task<int> EraseRecipient(string recipientId) => BatchGrainStates.EraseRecipient(GrainFactory, BatchId, [.. S.Chunks.Keys], recipientId);
+
+    public async Task<bool> Forget()
+    {
+        await BatchGrainStates.ForgetParts(GrainFactory, BatchId, [.. S.Chunks.Keys], S.Partitions);
+        return await StateForgetting.Forget(state, this);
     }
 
     private BatchStatusView View(PartitionTally tally)

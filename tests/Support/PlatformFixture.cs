@@ -243,6 +243,7 @@ public class PlatformFixture : IAsyncLifetime
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IRecipientRegistryStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IVirkMailboxStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IReplyStore>());
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<ISingleMessageStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IArchiveStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<DigitalPost.Ngdp.INgdpReceiptStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<DigitalPost.Ngdp.IPullQueue>());
