@@ -30,6 +30,7 @@ public static class GrainsExtensions
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<BulkReceipts>();
+        services.AddPlacementDirector<Grains.PartitionPlacement, Grains.PartitionPlacementDirector>();
         services.AddSingleton<Grains.OutsideReceiverSystems>();
         services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section));
         services.AddHttpClient(SmsNotificationTransport.Client);
