@@ -5,9 +5,9 @@ using Orleans.Runtime.Placement;
 namespace DigitalPost.Grains;
 
 /// <summary>Places a batch's partitions round the active silos by their number, so that a batch's work spreads evenly
-/// over the cluster. Orleans' default (resource-optimised) placement decides on CPU and memory figures a few seconds
-/// old and prefers the calling silo, so a batch's partitions, all activated in the same instant by their batch, landed
-/// on one silo together: that silo did more than half of a three-silo cluster's work.</summary>
+/// over the cluster. Orleans' default (resource-optimised) placement decides on CPU and memory figures sampled every
+/// few seconds, so a batch's partitions, all activated in the same instant by their batch, landed on one silo
+/// together: that silo did more than half of a three-silo cluster's work.</summary>
 [GenerateSerializer, Immutable, Alias("dp.PartitionPlacement")]
 public sealed class PartitionPlacement : PlacementStrategy
 {
