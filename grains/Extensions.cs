@@ -31,6 +31,7 @@ public static class GrainsExtensions
         services.AddHttpClient<ReceiverSystemClient>();
         services.AddSingleton<Ngdp.ReceiverSystemDelivery>();
         services.AddSingleton<BulkReceipts>();
+        services.AddPlacementDirector<Grains.PartitionPlacement, Grains.PartitionPlacementDirector>();
         services.AddSingleton<Grains.OutsideReceiverSystems>();
         services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section));
         services.AddHttpClient(SmsNotificationTransport.Client);

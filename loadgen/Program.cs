@@ -176,18 +176,30 @@ var notify = new Option<NotifyChoice>("--notify")
 };
 var smtpPort = new Option<int>("--smtp-port") { Description = "Where the counting SMTP server listens, with --notify.", DefaultValueFactory = _ => 2525 };
 var smsListen = new Option<string>("--sms-listen") { Description = "Where the simulated SMS provider listens, with --notify.", DefaultValueFactory = _ => "http://127.0.0.1:5400" };
+var receiptsTo = new Option<Uri[]>("--receipts-to")
+{
+    Description = "Silos' base URLs the simulated receiver systems post their receipts to, in turn, as a load balancer in front of a cluster would spread them (default: --platform).",
+    AllowMultipleArgumentsPerToken = true,
+    CustomParser = result =>
+    {
+        var urls = result.Tokens.Select(t => Uri.TryCreate(t.Value, UriKind.Absolute, out var uri) ? uri : null).ToArray();
+        if (urls.Any(u => u is null)) result.AddError("--receipts-to takes absolute URLs, such as http://127.0.0.1:5000 http://127.0.0.1:5010");
+        return [.. urls.OfType<Uri>()];
+    },
+};
 var compareLanes = new Option<bool>("--compare-lanes") { Description = "Also run a batch to organisations only and one to citizens only, of the same size, in the same run." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
     platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes, notify, smtpPort, smsListen,
+    receiptsTo,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
         parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres),
-        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!),
-        console, cancellationToken);
+        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!,
+        parse.GetValue(receiptsTo)), console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
     return report.Batch.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
 });

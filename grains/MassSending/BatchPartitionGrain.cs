@@ -17,8 +17,9 @@ namespace DigitalPost.Grains;
 /// activates), hears their changes on its own stream and by direct calls, reconciles what it may have missed, and
 /// reports to the batch once all its letters are final. Reentrant: tallies and receipts are served while it dispatches.
 /// <para>A crash is survived by the letter store (its letters), its small state (how far it dispatched) and its own
-/// safety-net wake-up: a new activation loads its letters, asks its open letters' messages, and resumes.</para></summary>
-[Reentrant, ImplicitStreamSubscription(LetterStream.Namespace)]
+/// safety-net wake-up: a new activation loads its letters, asks its open letters' messages, and resumes.</para>
+/// <para>Placed by its number round the active silos (<see cref="PartitionPlacement"/>): a batch is sent by all of them.</para></summary>
+[Reentrant, ImplicitStreamSubscription(LetterStream.Namespace), PartitionPlacement]
 public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan SafetyNet = TimeSpan.FromMinutes(1);

@@ -36,8 +36,8 @@ public sealed class MergeBatchState
 }
 
 /// <summary>A merge batch: the coordinator of its partitions. It takes the rows in chunks (stored in chunk grains),
-/// seals the batch, and at its send time starts its partitions (<see cref="BatchPartitionGrain"/>), which the cluster
-/// places on any silo; each sends its own chunks' letters and reports when they are all final. The batch's counts are
+/// seals the batch, and at its send time starts its partitions (<see cref="BatchPartitionGrain"/>), which are placed
+/// round the silos; each sends its own chunks' letters and reports when they are all final. The batch's counts are
 /// the sum of the partitions' tallies; its letters are listed from the letter store. It keeps no record per letter.
 /// <para>A crash is survived by its durable wake-up: every minute until it completes it starts the partitions that have
 /// not reported (a repeat changes nothing), and each partition resumes from its own state and the letter store.</para></summary>

@@ -56,14 +56,16 @@ public sealed partial class ReceiverSimulator : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, string?> _poisoned = new();
     private readonly ConcurrentDictionary<string, string> _apiKeys = new();
     private readonly ConcurrentQueue<ReceivedPush> _pushes = new();
-    private readonly HttpClient _platform;
+    /// <summary>One per silo receipts go to, taken in turn.</summary>
+    private readonly HttpClient[] _platform;
+    private int _nextPlatform;
     private readonly WebApplication _app;
     private int _receiptsInFlight;
     private int _receiptsGivenUp;
 
-    private ReceiverSimulator(Uri platformUrl, string listenUrl, ILoggerProvider? logging, string? pushLog)
+    private ReceiverSimulator(IReadOnlyList<Uri> platformUrls, string listenUrl, ILoggerProvider? logging, string? pushLog)
     {
-        _platform = new HttpClient { BaseAddress = platformUrl };
+        _platform = [.. platformUrls.Select(url => new HttpClient { BaseAddress = url })];
         _log = pushLog is null ? null : new PushLog(pushLog);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(listenUrl);
@@ -84,10 +86,12 @@ public sealed partial class ReceiverSimulator : IAsyncDisposable
     }
 
     /// <summary>Starts listening on <paramref name="listenUrl"/>; with <paramref name="pushLog"/>, every push is appended
-    /// to that file as JSON lines.</summary>
-    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null, string? pushLog = null)
+    /// to that file as JSON lines. Receipts go to <paramref name="platformUrl"/>, or in turn to each of
+    /// <paramref name="receiptsTo"/> (the silos of a cluster, as a load balancer in front of them would spread them).</summary>
+    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null, string? pushLog = null,
+        IReadOnlyList<Uri>? receiptsTo = null)
     {
-        var simulator = new ReceiverSimulator(platformUrl, listenUrl, logging, pushLog);
+        var simulator = new ReceiverSimulator(receiptsTo is { Count: > 0 } ? receiptsTo : [platformUrl], listenUrl, logging, pushLog);
         await simulator._app.StartAsync();
         return simulator;
     }
@@ -202,7 +206,8 @@ public sealed partial class ReceiverSimulator : IAsyncDisposable
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
                     if (_apiKeys.TryGetValue(system, out var key)) request.Headers.Add("X-Api-Key", key);
-                    using var response = await _platform.SendAsync(request, _closing.Token);
+                    var platform = _platform[(uint)Interlocked.Increment(ref _nextPlatform) % _platform.Length];
+                    using var response = await platform.SendAsync(request, _closing.Token);
                     if ((int)response.StatusCode < 500) return;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { }
@@ -232,7 +237,7 @@ public sealed partial class ReceiverSimulator : IAsyncDisposable
         await _closing.CancelAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _platform.Dispose();
+        foreach (var platform in _platform) platform.Dispose();
         _log?.Dispose();
         _closing.Dispose();
     }
