@@ -9,7 +9,7 @@ public interface IWakeUpTarget : IAddressable
 
 /// <summary>One message, keyed by its messageUUID. It owns its delivery, its resend flow and its history.</summary>
 [Alias("dp.IMessageGrain")]
-public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget
+public interface IMessageGrain : IGrainWithGuidKey, IWakeUpTarget, IForgettable
 {
     /// <summary>Stores the message and starts its delivery. Returns once the message is stored.</summary>
     [Alias("Submit")] Task<SubmitResult> Submit(Message message);

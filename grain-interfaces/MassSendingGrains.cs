@@ -43,8 +43,11 @@ public sealed record LetterPreview(
 /// partitions. It takes the rows in chunks, seals the batch, starts its partitions at its send time and sums their
 /// counts; each partition (<see cref="IBatchPartitionGrain"/>) sends and follows its own share of the letters.</summary>
 [Alias("dp.IMergeBatchGrain")]
-public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget
+public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget, IForgettable
 {
+    /// <summary>Removes the recipient (a CPR or CVR number) from its chunks' rows: a row to them goes, and they leave
+    /// the copies of others' rows. Returns how many rows named them.</summary>
+    [Alias("EraseRecipient")] Task<int> EraseRecipient(string recipientId);
     [Alias("Begin")] Task<BatchBeginOutcome> Begin(BatchHeader header);
     /// <summary>Stores one chunk of accepted rows and the issues found in its part of the CSV. Repeating a chunk
     /// replaces it.</summary>
@@ -90,7 +93,7 @@ public sealed record BatchCancelled([property: Id(0)] int Cancelled, [property: 
 /// sends the letters in their lanes, stores them, follows their receipts and changes, archives and tells the webhook.
 /// It keeps the ledger of its own letters only, loaded from the letter store when it activates.</summary>
 [Alias("dp.IBatchPartitionGrain")]
-public interface IBatchPartitionGrain : IGrainWithStringKey, IWakeUpTarget
+public interface IBatchPartitionGrain : IGrainWithStringKey, IWakeUpTarget, IForgettable
 {
     /// <summary>Starts (or resumes) sending its letters: the batch's send time has come.</summary>
     [Alias("Start")] Task Start();
@@ -184,8 +187,10 @@ public readonly record struct BulkLetter(
 
 /// <summary>A chunk of a batch's accepted rows, keyed "batchId/chunk". Written once, read while dispatching.</summary>
 [Alias("dp.IBatchChunkGrain")]
-public interface IBatchChunkGrain : IGrainWithStringKey
+public interface IBatchChunkGrain : IGrainWithStringKey, IForgettable
 {
+    /// <summary>See <see cref="IMergeBatchGrain.EraseRecipient"/>.</summary>
+    [Alias("EraseRecipient")] Task<int> EraseRecipient(string recipientId);
     [Alias("Store")] Task Store(IReadOnlyList<BatchRow> rows);
     [Alias("GetRows")] Task<IReadOnlyList<BatchRow>> GetRows();
     /// <summary>The rows, for their dispatch: the chunk then leaves memory (its rows stay in storage), since it is

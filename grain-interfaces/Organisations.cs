@@ -33,7 +33,8 @@ public enum ReceiverProtocol
 [GenerateSerializer, Immutable, Alias("dp.ReceiverSystemRegistration")]
 public sealed record ReceiverSystemRegistration(
     [property: Id(0)] string SystemId,
-    [property: Id(1)] Uri Endpoint,
+    /// <summary>Where pushes go; a pull system (<see cref="ReceiverProtocol.RestPull"/>) is never called and needs none.</summary>
+    [property: Id(1)] Uri? Endpoint,
     [property: Id(2)] string TechnicalContact,
     [property: Id(3)] string? BusinessContact = null,
     [property: Id(4)] bool IsPrimary = false,

@@ -15,7 +15,10 @@ public sealed record SenderRetention(
     [property: Id(6)] long PrintJobs,
     [property: Id(7)] long MailboxLetters,
     [property: Id(8)] long NemSmsLetters,
-    [property: Id(9)] long WebhookRuns);
+    [property: Id(9)] long WebhookRuns,
+    /// <summary>Messages sent one at a time (not in a batch) accepted before then: their grain state, archive entries,
+    /// print jobs and documents.</summary>
+    [property: Id(10)] long SingleMessages = 0);
 
 [GenerateSerializer, Immutable, Alias("dp.RetentionRun")]
 public sealed record RetentionRun(
@@ -35,7 +38,22 @@ public sealed record ErasureReport(
     [property: Id(7)] long RegistryCitizens,
     [property: Id(8)] long RegistryGuardianEntries,
     [property: Id(9)] long RegistryCompanies,
-    [property: Id(10)] long RegistryPNumbers);
+    [property: Id(10)] long RegistryPNumbers,
+    /// <summary>Message grains whose state (the message and its history) was cleared.</summary>
+    [property: Id(11)] long MessageStates = 0,
+    /// <summary>Rows of batches' chunks (the CSV's rows) that named the recipient, as recipient or copy.</summary>
+    [property: Id(12)] long BatchRows = 0,
+    /// <summary>Notifications of new post queued or sent to the recipient (with their e-mail address or mobile number).</summary>
+    [property: Id(13)] long Notifications = 0);
+
+/// <summary>A grain whose stored state retention and erasure clear: it forgets its state and leaves memory.</summary>
+[Alias("dp.IForgettable")]
+public interface IForgettable : IAddressable
+{
+    /// <summary>Clears the grain's stored state (a state someone already deleted in storage is fine) and deactivates it;
+    /// whether it had a stored state.</summary>
+    [Alias("Forget")] Task<bool> Forget();
+}
 
 /// <summary>The retention job and erasures: one activation in the cluster (key 0), so the job runs once however many
 /// silos there are. It wakes itself every <c>Retention:Interval</c> on the platform's clock.</summary>

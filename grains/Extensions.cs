@@ -30,7 +30,9 @@ public static class GrainsExtensions
         services.TryAddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddSingleton<LetterPdfs>();
         services.AddHttpClient<ReceiverSystemClient>();
+        services.AddSingleton<Ngdp.ReceiverSystemDelivery>();
         services.AddSingleton<BulkReceipts>();
+        services.AddPlacementDirector<Grains.PartitionPlacement, Grains.PartitionPlacementDirector>();
         services.AddSingleton<Grains.OutsideReceiverSystems>();
         services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section));
         services.AddHttpClient(SmsNotificationTransport.Client);
@@ -38,6 +40,7 @@ public static class GrainsExtensions
         services.AddSingleton<INotificationTransport, SmsNotificationTransport>();
         services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection(Retention.RetentionOptions.Section));
         services.AddSingleton(new Retention.RetentionPeriods(configuration));
+        services.AddSingleton<Retention.MessageTraces>();
         services.AddSingleton<Retention.RetentionJob>();
         services.AddSingleton<Retention.Erasure>();
         return services;

@@ -4,6 +4,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Infrastructure;
 using DigitalPost.Ngdp;
+using DigitalPost.Retention;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -44,7 +45,7 @@ public sealed class MessageGrain(
     TimeProvider time,
     IOptions<ResendFlowOptions> options,
     WakeUps wakeUps,
-    ReceiverSystemClient receiverSystems,
+    ReceiverSystemDelivery receiverSystems,
     BulkReceipts bulkReceipts,
     ILetterStore letters,
     OutsideReceiverSystems outside,
@@ -155,6 +156,8 @@ public sealed class MessageGrain(
         await Advance();
         await Save();
     });
+
+    public Task<bool> Forget() => StateForgetting.Forget(state, this);
 
     public async Task<ReplyTerms?> GetReplyTerms()
     {
@@ -396,7 +399,8 @@ public sealed class MessageGrain(
     {
         var attempt = new DeliveryAttempt(S.Attempts.Count + 1, target.ReceiverSystemId!, now);
         S.Attempts.Add(attempt);
-        var result = await receiverSystems.Push(target, new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!), _options.PushTimeout);
+        var result = await receiverSystems.Deliver(ReceiverSystemKey.Of(RecipientId, attempt.ReceiverSystemId),
+            target, [new PushEnvelope(Uuid, attempt.ReceiverSystemId, attempt.Number, S.Message!)], _options.PushTimeout);
         if (result.Accepted)
         {
             S.Status = MessageStatus.AwaitingReceipt;

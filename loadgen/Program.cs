@@ -25,12 +25,13 @@ var listen = new Option<string>("--listen") { Description = "Where the simulated
 var systems = new Option<string[]>("--system")
 {
     Description = "A receiver system and its profile, as name=profile or name=profile:share (profiles: " + string.Join(", ", Enum.GetNames<ReceiverProfile>())
-        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages), and :memo or :json at the end for what it takes (default: --protocol). Repeatable.",
+        + "; the share, from 0 to 1, of attempts for Flaky and of messages for FailingMessages), and :memo or :json at the end for what a pushed system takes (default: --protocol), or :pull for a REST_PULL system that polls the platform. Repeatable.",
     AllowMultipleArgumentsPerToken = true,
 };
 var flakyShare = new Option<double>("--flaky-share") { Description = "The share of attempts a Flaky system fails (a new draw at every attempt).", DefaultValueFactory = _ => 0.2 };
 var failingShare = new Option<double>("--failing-share") { Description = "The share of messages a FailingMessages system fails, always the same messages (chosen by message id).", DefaultValueFactory = _ => 0.2 };
 var pushLog = new Option<string?>("--log") { Description = "Append every push to this file as JSON lines (system, messageUuid, attempt, answer, receipt)." };
+var pullEvery = new Option<TimeSpan>("--pull-every") { Description = "How often a :pull system lists its waiting MeMos.", DefaultValueFactory = _ => TimeSpan.FromSeconds(1) };
 var drain = new Option<TimeSpan>("--drain") { Description = "On stopping, how long to wait for the receipts still being posted.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
 foreach (var share in new[] { flakyShare, failingShare })
     share.Validators.Add(result =>
@@ -51,12 +52,13 @@ var receiverKeys = new Option<string[]>("--receiver-key")
 var receivers = new Command("receivers", "Run simulated receiver systems on loopback until Ctrl+C or SIGTERM. Switch a profile while running with PUT {listen}/systems/{name}/profile/{profile}?share=; "
     + "GET {listen}/systems gives the counts per system. On stopping it waits for the receipts under way and prints the counts.")
 {
-    platform, listen, systems, receiversProtocol, receiverKeys, flakyShare, failingShare, pushLog, drain,
+    platform, listen, systems, receiversProtocol, receiverKeys, flakyShare, failingShare, pushLog, pullEvery, drain,
 };
 receivers.SetAction(async (parse, cancellationToken) =>
 {
     var specs = new List<(string Name, ReceiverProfile Profile, double? Share, PushFormat? Format)>();
-    foreach (var given in parse.GetValue(systems) ?? [])
+    var pulling = new List<string>();
+    foreach (var (given, pull) in (parse.GetValue(systems) ?? []).Select(ReceiverRules.PullMode))
     {
         var (spec, format) = ReceiverRules.ParseFormat(given);
         if (ReceiverRules.ParseSystem(spec, out var error) is not { } parsed)
@@ -65,6 +67,7 @@ receivers.SetAction(async (parse, cancellationToken) =>
             return 2;
         }
         specs.Add((parsed.Name, parsed.Profile, parsed.Share, format));
+        if (pull) pulling.Add(parsed.Name);
     }
     await using var simulator = await ReceiverSimulator.Start(parse.GetValue(platform)!, parse.GetValue(listen)!, pushLog: parse.GetValue(pushLog));
     (simulator.FlakyShare, simulator.FailingShare, simulator.DefaultFormat) = (parse.GetValue(flakyShare), parse.GetValue(failingShare), parse.GetValue(receiversProtocol));
@@ -72,7 +75,7 @@ receivers.SetAction(async (parse, cancellationToken) =>
     {
         simulator.SetProfile(name, profile, share);
         if (format is { } f) simulator.SetFormat(name, f);
-        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {simulator.FormatOf(name),-5} {simulator.EndpointOf(name)}");
+        Console.WriteLine($"{name,-16} {profile,-16} {(share is { } s ? s.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : ""),-6} {simulator.FormatOf(name),-5} {(pulling.Contains(name) ? "pulls /apis/v1/memos/" : simulator.EndpointOf(name))}");
     }
     foreach (var spec in parse.GetValue(receiverKeys) ?? [])
     {
@@ -86,9 +89,11 @@ receivers.SetAction(async (parse, cancellationToken) =>
     Console.WriteLine($"Receiver systems listen on {simulator.BaseUrl}systems/{{name}}; receipts go to {parse.GetValue(platform)}. Ctrl+C or SIGTERM stops.");
     // SIGTERM reaches the simulator's web host, which stops only itself: its stopping token ends the wait as Ctrl+C does.
     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, simulator.Stopping);
+    var pulls = pulling.Select(name => simulator.KeepPulling(name, parse.GetValue(pullEvery), stop.Token)).ToList();
     try { await Task.Delay(Timeout.Infinite, stop.Token); }
     catch (OperationCanceledException) { }
     var drained = await simulator.DrainReceipts(parse.GetValue(drain));
+    await Task.WhenAll(pulls);
     // Plain columns, whatever the terminal's width: for a person, and for grep and awk.
     Console.WriteLine($"{"system",-24} {"profile",-16} {"pushes",8} {"refused",8} {"messages",9} {"positive",9} {"negative",9} {"virus",6} {"no receipt",10}");
     foreach (var c in simulator.Counts)
@@ -183,18 +188,30 @@ var benchProtocol = new Option<PushFormat>("--protocol")
     Description = "What the simulated receiver systems take: Json (the platform's envelope) or Memo (registered as REST_PUSH: MeMo XML, merge letters laid out at push time).",
     DefaultValueFactory = _ => PushFormat.Json,
 };
+var receiptsTo = new Option<Uri[]>("--receipts-to")
+{
+    Description = "Silos' base URLs the simulated receiver systems post their receipts to, in turn, as a load balancer in front of a cluster would spread them (default: --platform).",
+    AllowMultipleArgumentsPerToken = true,
+    CustomParser = result =>
+    {
+        var urls = result.Tokens.Select(t => Uri.TryCreate(t.Value, UriKind.Absolute, out var uri) ? uri : null).ToArray();
+        if (urls.Any(u => u is null)) result.AddError("--receipts-to takes absolute URLs, such as http://127.0.0.1:5000 http://127.0.0.1:5010");
+        return [.. urls.OfType<Uri>()];
+    },
+};
 var compareLanes = new Option<bool>("--compare-lanes") { Description = "Also run a batch to organisations only and one to citizens only, of the same size, in the same run." };
 var bench = new Command("bench", "A synthetic batch of N recipients against simulated receiver systems; prints a JSON report.")
 {
-    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes, notify, smtpPort, smsListen, benchProtocol,
+    platform, apiKey, operatorKey, recipients, organisations, profile, benchListen, timeout, pushSize, baseline, postgres, mix, compareLanes, notify, smtpPort, smsListen,
+    receiptsTo, benchProtocol,
 };
 bench.SetAction(async (parse, cancellationToken) =>
 {
     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
     var report = await Bench.Run(new BenchSettings(parse.GetValue(platform)!, parse.GetValue(apiKey)!, parse.GetValue(recipients), parse.GetValue(organisations),
         parse.GetValue(benchListen)!, parse.GetValue(profile), parse.GetValue(timeout), parse.GetValue(pushSize), parse.GetValue(baseline), parse.GetValue(postgres),
-        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!, parse.GetValue(benchProtocol)),
-        console, cancellationToken);
+        BenchMix.Parse(parse.GetValue(mix)!), parse.GetValue(compareLanes), parse.GetValue(operatorKey), parse.GetValue(notify), parse.GetValue(smtpPort), parse.GetValue(smsListen)!,
+        parse.GetValue(receiptsTo), parse.GetValue(benchProtocol)), console, cancellationToken);
     Console.WriteLine(Bench.ToJson(report));
     return report.Batch.Counts.Accepted == parse.GetValue(recipients) ? 0 : 1;
 });
@@ -347,15 +364,17 @@ memo.SetAction(async (parse, cancellationToken) =>
 var retentionPostgres = new Option<string>("--postgres") { Description = "The PostgreSQL database to fill and delete from (its schema is applied).", Required = true };
 var retentionLetters = new Option<int>("--letters") { Description = "Letters past their retention period.", DefaultValueFactory = _ => 1_000_000 };
 var retentionBatches = new Option<int>("--batches") { Description = "Batches they are spread over.", DefaultValueFactory = _ => 10 };
+var retentionSingles = new Option<int>("--singles") { Description = "Messages sent one at a time past their retention period, each with a message grain's stored state.", DefaultValueFactory = _ => 0 };
 var deleteSlice = new Option<int>("--delete-slice") { Description = "Rows one delete statement removes at most (Retention:DeleteSlice).", DefaultValueFactory = _ => 10_000 };
 var retention = new Command("retention", "Fill PostgreSQL with a sender's letters past their retention period, then time the retention job deleting them; prints a JSON report.")
 {
-    retentionPostgres, retentionLetters, retentionBatches, deleteSlice,
+    retentionPostgres, retentionLetters, retentionBatches, retentionSingles, deleteSlice,
 };
 retention.SetAction(async (parse, cancellationToken) =>
 {
     var report = await DigitalPost.LoadGen.Retention.RetentionBench.Run(new DigitalPost.LoadGen.Retention.RetentionBenchSettings(parse.GetValue(retentionPostgres)!,
-        parse.GetValue(retentionLetters), Math.Max(1, parse.GetValue(retentionBatches)), Math.Max(1, parse.GetValue(deleteSlice))), AnsiConsole.Console, cancellationToken);
+        parse.GetValue(retentionLetters), Math.Max(1, parse.GetValue(retentionBatches)), Math.Max(1, parse.GetValue(deleteSlice)), Math.Max(0, parse.GetValue(retentionSingles))),
+        AnsiConsole.Console, cancellationToken);
     Console.WriteLine(JsonSerializer.Serialize(report, PlatformJson.Options));
     return 0;
 });

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace DigitalPost.Silo;
 
-public sealed record ReceiverSystemBody(Uri Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1,
+public sealed record ReceiverSystemBody(Uri? Endpoint, string TechnicalContact, string? BusinessContact = null, bool IsPrimary = false, int MaxMessagesPerPush = 1,
     ReceiverProtocol Protocol = ReceiverProtocol.PlatformJson);
 
 public sealed record ContactPointBody(string Name, string ReceiverSystemId, bool VisibleToCitizens = true, bool VisibleToAuthorities = true);
@@ -50,6 +50,7 @@ public static class Api
         app.MapIncomingPostApi();
         app.MapMassSendingApi();
         app.MapCredentialsApi();
+        app.MapReceiverSystemCredentialsApi();
         app.MapNgdpApi();
         app.MapNgdpReceiverApi();
         app.MapNotificationsApi();
@@ -106,7 +107,8 @@ public static class Api
     private static void MapMessageApi(this RouteGroupBuilder app)
     {
         var senders = app.MapGroup("").RequireSender();
-        senders.MapPost("/api/messages", (HttpContext http, MessageIntake intake) => intake.Submit(http.Request, new AuthorityPost(http.Sender()), http.RequestAborted))
+        senders.MapPost("/api/messages", (HttpContext http, MessageIntake intake, ISingleMessageStore singles, TimeProvider time) =>
+                intake.Submit(http.Request, new AuthorityPost(http.Sender(), singles, time), http.RequestAborted))
             // Over the server's default of 30 MB: multipart files are streamed into the document store, not held.
             .WithMetadata(new RequestSizeLimitAttribute(MessageIntake.MaxRequestBytes));
         // Another sender's message is "not found", so nobody learns which message ids exist.

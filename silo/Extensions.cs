@@ -6,6 +6,7 @@ using DigitalPost.Ngdp;
 using DigitalPost.Silo.Ngdp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
 using Orleans.Dashboard;
@@ -74,7 +75,11 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IVirkMailboxStore, PostgresVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, PostgresReplyStore>();
             silo.Services.AddSingleton<INgdpReceiptStore, PostgresNgdpReceiptStore>();
+            silo.Services.AddSingleton<IPullQueue, PostgresPullQueue>();
             silo.Services.AddSingleton<INotificationStore, PostgresNotificationStore>();
+            silo.Services.AddSingleton<ISingleMessageStore, PostgresSingleMessageStore>();
+            silo.Services.AddSingleton(sp => new PostgresMessageStateRows(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<ClusterOptions>>()));
+            silo.Services.AddSingleton<IGrainStates, PostgresGrainStates>();
             // The platform's grains write through a snapshot of their state (see SnapshotGrainStorage); the rows
             // are the ADO.NET provider's own.
             const string adoNet = StorageNames.Platform + "-adonet";
@@ -100,6 +105,9 @@ public static class SiloExtensions
             silo.Services.AddSingleton<IVirkMailboxStore, MemoryVirkMailboxStore>();
             silo.Services.AddSingleton<IReplyStore, MemoryReplyStore>();
             silo.Services.AddSingleton<INgdpReceiptStore, MemoryNgdpReceiptStore>();
+            silo.Services.AddSingleton<IPullQueue, MemoryPullQueue>();
+            silo.Services.AddSingleton<ISingleMessageStore, MemorySingleMessageStore>();
+            silo.Services.AddSingleton<IGrainStates, GrainStates>();
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }

@@ -25,8 +25,9 @@ public interface IMessageAdmission
     Task Accepted(Message message);
 }
 
-/// <summary>Authorities' post (<c>POST /api/messages</c>): a sender system sends only as its own authority, by its CVR.</summary>
-public sealed class AuthorityPost(AuthenticatedSender sender) : IMessageAdmission
+/// <summary>Authorities' post (<c>POST /api/messages</c>): a sender system sends only as its own authority, by its CVR.
+/// An accepted message is recorded under its sender system, whose retention period it then has, and its recipient.</summary>
+public sealed class AuthorityPost(AuthenticatedSender sender, ISingleMessageStore singles, TimeProvider time) : IMessageAdmission
 {
     public Task<IResult?> Admit(Message message)
     {
@@ -37,7 +38,8 @@ public sealed class AuthorityPost(AuthenticatedSender sender) : IMessageAdmissio
             detail: $"header.sender.senderId is {message.Header.Sender.SenderId}; this sender system sends for {sender.Cvr}."));
     }
 
-    public Task Accepted(Message message) => Task.CompletedTask;
+    public Task Accepted(Message message) =>
+        singles.Record(new SingleMessage(message.Header.MessageUuid, sender.Id, message.Header.Recipient.RecipientId, time.GetUtcNow()));
 }
 
 public sealed partial class MessageIntake(IGrainFactory grains, IDocumentStore documents, TimeProvider time, IOptions<ResendFlowOptions> options)

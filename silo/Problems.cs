@@ -3,6 +3,7 @@ using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Runtime;
 
 namespace DigitalPost.Silo;
 
@@ -25,10 +26,23 @@ public sealed class ProblemHandler(ILogger<ProblemHandler> log) : IExceptionHand
             BadHttpRequestException bad => TypedResults.Problem(statusCode: bad.StatusCode, title: "The request cannot be read",
                 // The framework's own sentences, though a binding failure quotes the value it could not bind.
                 detail: Cpr.Redact(bad.Message)),
+            // A grain call that timed out, or a silo that went away under it: the platform is overloaded or failing
+            // over, not broken. The caller may retry (every write is idempotent by its id); the request may or may
+            // not have taken effect.
+            TimeoutException or OrleansMessageRejectionException or SiloUnavailableException => Busy(http, exception),
             _ => Failed(http, exception),
         };
         await answer.ExecuteAsync(http);
         return true;
+    }
+
+    private ProblemHttpResult Busy(HttpContext http, Exception exception)
+    {
+        log.LogWarning("{Method} {Endpoint} answered 503: {Reason}", http.Request.Method, http.GetEndpoint()?.DisplayName ?? "(no endpoint)",
+            Cpr.Redact(exception.Message));
+        http.Response.Headers.RetryAfter = "5";
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The platform did not answer in time",
+            detail: "It is overloaded or a silo is failing over. The request may or may not have taken effect; sending it again is safe, as every request is idempotent by its id.");
     }
 
     private ProblemHttpResult Failed(HttpContext http, Exception exception)

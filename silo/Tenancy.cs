@@ -17,6 +17,7 @@ public static class Tenancy
 
     /// <summary>The receipts whose messages exist but were never pushed to the receiver system <paramref name="systemKey"/>
     /// (<c>cvr/systemId</c>). A batch's letters are looked up in one call; a message of its own grain by its attempts.
+    /// A message put in a pull system's queue counts as pushed to it: that is its attempt there, or its letter's system.
     /// Receipts of unknown messages are left to be answered as unknown.</summary>
     public static async Task<IReadOnlySet<Guid>> NotPushedTo(this IGrainFactory grains, string systemKey, IReadOnlyList<BusinessReceipt> receipts)
     {

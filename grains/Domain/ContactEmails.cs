@@ -26,13 +26,16 @@ public static class ContactEmails
             "",
             $"Hændelse: {notice.Kind}",
             $"Tidspunkt: {Utc(notice.At)}",
-            $"Modtagersystem: {system.SystemId}, endepunkt {system.Endpoint}",
+            Describe(system),
             $"Detaljer: {notice.Detail}",
             "",
             Footer);
 
         return new OutboxEmail(IdOf(cvr, system.SystemId, notice), To(system), subject, body, notice.At);
     }
+
+    private static string Describe(ReceiverSystemRegistration system) =>
+        system.Endpoint is { } endpoint ? $"Modtagersystem: {system.SystemId}, endepunkt {endpoint}" : $"Modtagersystem: {system.SystemId} (henter selv sin post)";
 
     /// <summary>The e-mail of one kind and day: every message that reached day 2, day 5 or day 7 on that day, each with
     /// when and why.</summary>
@@ -57,7 +60,7 @@ public static class ContactEmails
             "",
             $"Hændelse: {group.Kind}",
             $"Periode: {Utc(days.StartOf(group.Day))} til {Utc(days.EndOf(group.Day))}",
-            $"Modtagersystem: {system.SystemId}, endepunkt {system.Endpoint}",
+            Describe(system),
             $"Meddelelser (messageUUID, tidspunkt, detaljer): {count}",
             .. group.Notices.Select(n => $"- {n.MessageUuid} {Utc(n.At)}: {n.Detail}"),
             "",

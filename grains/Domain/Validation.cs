@@ -147,8 +147,11 @@ public static class OrganisationRules
         var errors = new List<ValidationError>();
         if (string.IsNullOrWhiteSpace(registration.SystemId) || registration.SystemId.Contains('/'))
             errors.Add(new("systemId", "is missing or contains '/'"));
-        if (registration.Endpoint is not { IsAbsoluteUri: true } endpoint || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
-            errors.Add(new("endpoint", $"'{registration.Endpoint}' is not an absolute http(s) URL"));
+        if (registration.Endpoint is null && registration.Protocol != ReceiverProtocol.RestPull)
+            errors.Add(new("endpoint", $"is required: a {registration.Protocol} system is pushed to (only a RestPull system fetches its post)"));
+        else if (registration.Endpoint is { } given && (!given.IsAbsoluteUri || (given.Scheme != Uri.UriSchemeHttp && given.Scheme != Uri.UriSchemeHttps)))
+            errors.Add(new("endpoint", $"'{given}' is not an absolute http(s) URL"));
+        if (!Enum.IsDefined(registration.Protocol)) errors.Add(new("protocol", $"'{registration.Protocol}' is not PlatformJson, RestPush or RestPull"));
         if (!IsEmail(registration.TechnicalContact)) errors.Add(new("technicalContact", $"'{registration.TechnicalContact}' is not an e-mail address"));
         if (registration.BusinessContact is { } business && !IsEmail(business)) errors.Add(new("businessContact", $"'{business}' is not an e-mail address"));
         if (otherSystems >= MaxReceiverSystems)

@@ -40,6 +40,9 @@ public interface IDocumentStore
 
     /// <summary>Deletes every document of the message; answers how many files it had.</summary>
     Task<int> Delete(Guid messageUuid, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every document of these messages in one step (retention, erasure); answers how many files they had.</summary>
+    Task<int> DeleteAll(IReadOnlyList<Guid> messageUuids);
 }
 
 public static class DocumentStreams
@@ -135,6 +138,12 @@ public sealed class MemoryDocumentStore : IDocumentStore
 
     public Task<int> Delete(Guid messageUuid, CancellationToken cancellationToken = default) =>
         Task.FromResult(_documents.Keys.Where(k => k.MessageUuid == messageUuid).ToList().Count(key => _documents.TryRemove(key, out _)));
+
+    public Task<int> DeleteAll(IReadOnlyList<Guid> messageUuids)
+    {
+        var messages = messageUuids.ToHashSet();
+        return Task.FromResult(_documents.Keys.Where(k => messages.Contains(k.MessageUuid)).ToList().Count(key => _documents.TryRemove(key, out _)));
+    }
 
     /// <summary>Reads the stored pieces one after another.</summary>
     private sealed class ChunksStream(byte[][] chunks) : ReadOnlyStream
@@ -265,6 +274,16 @@ public sealed class PostgresDocumentStore(NpgsqlDataSource db) : IDocumentStore
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = messageUuid });
         return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<int> DeleteAll(IReadOnlyList<Guid> messageUuids)
+    {
+        await using var command = db.CreateCommand("""
+            WITH chunks AS (DELETE FROM document_chunk WHERE message_uuid = ANY($1))
+            DELETE FROM document_file WHERE message_uuid = ANY($1)
+            """);
+        command.Parameters.AddWithValue(messageUuids.ToArray());
+        return await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>The pieces' column, read from the connection as the consumer reads: one piece's stream at a time, never a

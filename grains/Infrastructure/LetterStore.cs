@@ -56,6 +56,9 @@ public interface ILetterStore
     /// recipient's case keys (one per sender, <paramref name="caseKeys"/>).</summary>
     Task<IReadOnlyList<Guid>> MessageIdsTo(string recipientId, IReadOnlyCollection<string> caseKeys);
 
+    /// <summary>The batches with letters to <paramref name="recipientId"/>, found as <see cref="MessageIdsTo"/> finds them.</summary>
+    Task<IReadOnlyList<Guid>> BatchesTo(string recipientId, IReadOnlyCollection<string> caseKeys);
+
     /// <summary>Deletes every letter to <paramref name="recipientId"/>, found as <see cref="MessageIdsTo"/> finds them.</summary>
     Task<int> EraseRecipient(string recipientId, IReadOnlyCollection<string> caseKeys);
 
@@ -196,6 +199,9 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
 
     public Task<IReadOnlyList<Guid>> MessageIdsTo(string recipientId, IReadOnlyCollection<string> caseKeys) =>
         Task.FromResult<IReadOnlyList<Guid>>([.. LettersTo(recipientId, caseKeys).Where(l => l.Letter.MessageUuid is not null).Select(l => l.Letter.MessageUuid!.Value)]);
+
+    public Task<IReadOnlyList<Guid>> BatchesTo(string recipientId, IReadOnlyCollection<string> caseKeys) =>
+        Task.FromResult<IReadOnlyList<Guid>>([.. LettersTo(recipientId, caseKeys).Select(l => l.BatchId).Distinct()]);
 
     public Task<int> EraseRecipient(string recipientId, IReadOnlyCollection<string> caseKeys)
     {
@@ -521,6 +527,14 @@ public sealed class PostgresLetterStore : ILetterStore
         return await ReadUuids(command);
     }
 
+    public async Task<IReadOnlyList<Guid>> BatchesTo(string recipientId, IReadOnlyCollection<string> caseKeys)
+    {
+        await using var command = _db.CreateCommand("SELECT DISTINCT batch_id FROM letter WHERE case_key = ANY($1) AND recipient_id = $2");
+        command.Parameters.AddWithValue(caseKeys.ToArray());
+        command.Parameters.AddWithValue(recipientId);
+        return await ReadUuids(command);
+    }
+
     public async Task<int> EraseRecipient(string recipientId, IReadOnlyCollection<string> caseKeys)
     {
         await using var command = _db.CreateCommand("DELETE FROM letter WHERE case_key = ANY($1) AND recipient_id = $2");
@@ -529,7 +543,7 @@ public sealed class PostgresLetterStore : ILetterStore
         return await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<IReadOnlyList<Guid>> ReadUuids(NpgsqlCommand command)
+    internal static async Task<IReadOnlyList<Guid>> ReadUuids(NpgsqlCommand command)
     {
         var uuids = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync();

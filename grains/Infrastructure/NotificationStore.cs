@@ -30,6 +30,9 @@ public interface INotificationStore
     /// decide when a citizen's next one may be.</summary>
     Task Forget(DateTimeOffset before);
 
+    /// <summary>Deletes the citizen's notifications, queued or sent, with the address each went to: an erasure.</summary>
+    Task<int> Erase(string cpr);
+
     Task<NotificationStatus> Status(DateTimeOffset now);
 }
 
@@ -117,6 +120,17 @@ public sealed class MemoryNotificationStore(MemoryCitizenLaneStore mailboxes, Me
             }
         }
         return Task.CompletedTask;
+    }
+
+    public Task<int> Erase(string cpr)
+    {
+        lock (_lock)
+        {
+            var rows = _rows.Values.Where(r => r.Cpr == cpr).ToList();
+            foreach (var row in rows) _rows.Remove(row.Id);
+            foreach (var channel in Enum.GetValues<NotificationChannel>()) _lastDue.Remove((cpr, channel));
+            return Task.FromResult(rows.Count);
+        }
     }
 
     public Task<NotificationStatus> Status(DateTimeOffset now)
@@ -222,6 +236,13 @@ public sealed class PostgresNotificationStore(NpgsqlDataSource db) : INotificati
         await using var command = db.CreateCommand("DELETE FROM notification_outbox WHERE sent_at IS NOT NULL AND due < $1");
         command.Parameters.AddWithValue(before);
         await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<int> Erase(string cpr)
+    {
+        await using var command = db.CreateCommand("DELETE FROM notification_outbox WHERE cpr = $1");
+        command.Parameters.AddWithValue(cpr);
+        return await command.ExecuteNonQueryAsync();
     }
 
     public async Task<NotificationStatus> Status(DateTimeOffset now)

@@ -66,7 +66,8 @@ public sealed class MassSendingOptions
     public int ChunkSize { get; set; } = 1000;
 
     /// <summary>Partitions a batch is sent by, at most (never more than it has chunks): each owns a share of its chunks,
-    /// and the cluster places them on any silo, so a batch is sent by as many silos as it has partitions.</summary>
+    /// and they are placed round the active silos by their number, so a batch is sent by as many silos as it has
+    /// partitions, each silo taking an equal share give or take one partition.</summary>
     public int Partitions { get; set; } = 8;
 
     /// <summary>Chunks a partition owns at least: a smaller batch has fewer partitions (one below this many chunks).</summary>

@@ -1,6 +1,7 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Retention;
 
 namespace DigitalPost.Grains;
 
@@ -39,6 +40,20 @@ public sealed class BatchChunkGrain(
     {
         DeactivateOnIdle();
         return GetRows();
+    }
+
+    public async Task<int> EraseRecipient(string recipientId)
+    {
+        var (rows, named) = BatchRowErasure.Without(await GetRows(), recipientId);
+        if (named == 0) return 0;
+        await Store(rows);
+        return named;
+    }
+
+    public Task<bool> Forget()
+    {
+        _rows = null;
+        return StateForgetting.Forget(state, this);
     }
 
     public static string KeyOf(Guid batchId, int chunk) => $"{batchId:N}/{chunk}";

@@ -2,6 +2,8 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Ngdp;
+using DigitalPost.Retention;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -15,8 +17,9 @@ namespace DigitalPost.Grains;
 /// activates), hears their changes on its own stream and by direct calls, reconciles what it may have missed, and
 /// reports to the batch once all its letters are final. Reentrant: tallies and receipts are served while it dispatches.
 /// <para>A crash is survived by the letter store (its letters), its small state (how far it dispatched) and its own
-/// safety-net wake-up: a new activation loads its letters, asks its open letters' messages, and resumes.</para></summary>
-[Reentrant, ImplicitStreamSubscription(LetterStream.Namespace)]
+/// safety-net wake-up: a new activation loads its letters, asks its open letters' messages, and resumes.</para>
+/// <para>Placed by its number round the active silos (<see cref="PartitionPlacement"/>): a batch is sent by all of them.</para></summary>
+[Reentrant, ImplicitStreamSubscription(LetterStream.Namespace), PartitionPlacement]
 public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan SafetyNet = TimeSpan.FromMinutes(1);
@@ -42,7 +45,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
 
     public BatchPartitionGrain([PersistentState("partition", StorageNames.Platform)] IPersistentState<BatchPartitionState> state,
         TimeProvider time, WakeUps wakeUps, ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print, IRecipientRegistryStore registry,
-        ReceiverSystemClient receiverSystems, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
+        ReceiverSystemDelivery receiverSystems, LetterRendering rendering, IOptions<MassSendingOptions> options, IOptions<ResendFlowOptions> flow, IOptions<PrintOptions> printing,
         ILogger<BatchPartitionGrain> log)
     {
         (_state, _time, _wakeUps, _store, _registry, _options, _log) = (state, time, wakeUps, store, registry, options.Value, log);
@@ -114,6 +117,8 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     }
 
     public Task SaveLetters() => _context is null ? Task.CompletedTask : C.Saver.Save();
+
+    public Task<bool> Forget() => StateForgetting.Forget(_state, this);
 
     public async Task<int> Cancel()
     {

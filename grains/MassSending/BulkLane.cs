@@ -3,6 +3,7 @@ using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Domain.Memo;
 using DigitalPost.Infrastructure;
+using DigitalPost.Ngdp;
 using Microsoft.Extensions.Logging;
 
 namespace DigitalPost.Grains;
@@ -11,7 +12,7 @@ namespace DigitalPost.Grains;
 /// pushed several to a push where the system takes that, finished by their positive receipts straight in the letter
 /// store, and given to their message grains (which run the resend flow) when a push fails or a receipt is negative or
 /// overdue. A letter that goes no bulk way at all is submitted to its message grain here too.</summary>
-internal sealed class BulkLane(PartitionContext partition, ILetterStore store, ReceiverSystemClient receiverSystems, LetterRendering rendering, ResendFlowOptions flow)
+internal sealed class BulkLane(PartitionContext partition, ILetterStore store, ReceiverSystemDelivery receiverSystems, LetterRendering rendering, ResendFlowOptions flow)
 {
     /// <summary>Routes per organisation, asked once per activation: a deactivated system's letters fail their push or
     /// receipt and are then routed anew by their message grains.</summary>
@@ -87,10 +88,11 @@ internal sealed class BulkLane(PartitionContext partition, ILetterStore store, R
         var now = partition.Time.GetUtcNow();
         foreach (var o in push) _awaiting[o.Letter.Key] = (now, target);
         var letters = push.Select(o => (o, Message: o.MessageOf(partition))).ToList();
+        var system = push[0].Letter.BulkSystem!;
         var sending = Task.Run(() =>
         {
             var envelopes = letters.Select(l => new PushEnvelope(l.Message.Header.MessageUuid, target.ReceiverSystemId!, 1, ForProtocol(l.o, l.Message, target))).ToList();
-            return receiverSystems.Push(target, envelopes, flow.PushTimeout);
+            return receiverSystems.Deliver(system, target, envelopes, flow.PushTimeout);
         });
         _ = AfterPush(push, sending);
     }

@@ -2,6 +2,7 @@ using DigitalPost.Contracts;
 using DigitalPost.Domain;
 using DigitalPost.Domain.MassSending;
 using DigitalPost.Infrastructure;
+using DigitalPost.Retention;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -35,8 +36,8 @@ public sealed class MergeBatchState
 }
 
 /// <summary>A merge batch: the coordinator of its partitions. It takes the rows in chunks (stored in chunk grains),
-/// seals the batch, and at its send time starts its partitions (<see cref="BatchPartitionGrain"/>), which the cluster
-/// places on any silo; each sends its own chunks' letters and reports when they are all final. The batch's counts are
+/// seals the batch, and at its send time starts its partitions (<see cref="BatchPartitionGrain"/>), which are placed
+/// round the silos; each sends its own chunks' letters and reports when they are all final. The batch's counts are
 /// the sum of the partitions' tallies; its letters are listed from the letter store. It keeps no record per letter.
 /// <para>A crash is survived by its durable wake-up: every minute until it completes it starts the partitions that have
 /// not reported (a repeat changes nothing), and each partition resumes from its own state and the letter store.</para></summary>
@@ -272,6 +273,14 @@ public sealed class MergeBatchGrain(
             : BatchTally.Sum(await Task.WhenAll(Enumerable.Range(0, S.Partitions)
                 .Select(p => S.Completed.TryGetValue(p, out var done) ? Task.FromResult(done) : Partition(p).GetTally())));
         return View(tally);
+    }
+
+    public Task<int> EraseRecipient(string recipientId) => BatchGrainStates.EraseRecipient(GrainFactory, BatchId, [.. S.Chunks.Keys], recipientId);
+
+    public async Task<bool> Forget()
+    {
+        await BatchGrainStates.ForgetParts(GrainFactory, BatchId, [.. S.Chunks.Keys], S.Partitions);
+        return await StateForgetting.Forget(state, this);
     }
 
     private BatchStatusView View(PartitionTally tally)

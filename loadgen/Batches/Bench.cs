@@ -10,7 +10,8 @@ namespace DigitalPost.LoadGen.Batches;
 
 public sealed record BenchSettings(Uri Platform, string ApiKey, int Recipients, int Organisations, string Listen, ReceiverProfile Profile, TimeSpan Timeout,
     int PushSize = 1, int Baseline = 0, string? Postgres = null, BenchMix? Mix = null, bool CompareLanes = false, string? OperatorKey = null,
-    NotifyChoice Notify = NotifyChoice.None, int SmtpPort = 2525, string SmsListen = "http://127.0.0.1:5400", PushFormat Protocol = PushFormat.Json);
+    NotifyChoice Notify = NotifyChoice.None, int SmtpPort = 2525, string SmsListen = "http://127.0.0.1:5400", IReadOnlyList<Uri>? ReceiptsTo = null,
+    PushFormat Protocol = PushFormat.Json);
 
 /// <summary>One batch's figures: from upload to every letter's final state.</summary>
 public sealed record BatchRun(
@@ -62,7 +63,7 @@ public static class Bench
     public static async Task<BenchReport> Run(BenchSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         using var platform = new PlatformClient(settings.Platform, settings.ApiKey, operatorKey: settings.OperatorKey);
-        await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen);
+        await using var receivers = await ReceiverSimulator.Start(settings.Platform, settings.Listen, receiptsTo: settings.ReceiptsTo);
         await using var webhook = await WebhookCollector.Start();
         await using var notifications = settings.Notify == NotifyChoice.None ? null : await NotificationBench.Start(settings.Notify, settings.SmtpPort, settings.SmsListen);
         var completedAt = DateTime.UtcNow;

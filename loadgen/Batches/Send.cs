@@ -56,7 +56,10 @@ public static class Send
                     bar.Value = status.Progress;
                     bar.Description = $"{status.Phase}: {status.Counts.Delivered + status.Counts.ToVirk} delivered, {status.Counts.Queued} queued, {status.Counts.Failing} failing";
                     await Task.Delay(250, cancellationToken);
-                    status = await platform.GetBatch(batchId, cancellationToken);
+                    // A poll the platform failed to answer (its status call timed out on a machine out of CPU) is
+                    // polled again: the batch goes on regardless.
+                    try { status = await platform.GetBatch(batchId, cancellationToken); }
+                    catch (PlatformException e) when ((int)e.Status >= 500) { console.MarkupLineInterpolated($"[yellow]{e.Message}[/]"); }
                 }
                 bar.Value = status.Progress;
             });

@@ -50,6 +50,13 @@ public static class ReceiverRules
         return (parts[0], profile, share);
     }
 
+    /// <summary>A <c>--system</c> that ends in <c>:pull</c> is registered as NgDP's <c>REST_PULL</c>: the simulator polls
+    /// the platform for it rather than listening. The rest of the spec is as <see cref="ParseSystem"/> takes it.</summary>
+    public static (string Spec, bool Pull) PullMode(string spec) =>
+        spec.EndsWith(PullSuffix, StringComparison.OrdinalIgnoreCase) ? (spec[..^PullSuffix.Length], true) : (spec, false);
+
+    private const string PullSuffix = ":pull";
+
     /// <summary>Whether the message is among the <paramref name="share"/> of messages that always fail: chosen by its
     /// id alone (SHA-256 of it, read as a fraction), so the same messages fail at every attempt, in every run and
     /// process, and about that share of any set of messages does.</summary>

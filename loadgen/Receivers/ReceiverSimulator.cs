@@ -50,9 +50,9 @@ public sealed record ReceivedPush(string System, Guid MessageUuid, int Attempt, 
 public sealed record PushHead(Guid MessageUuid, int Attempt);
 
 /// <summary>Receiver systems on loopback, one path each (<c>/systems/{name}</c>), answering pushes as their profile
-/// says and posting business receipts back to the platform. Profiles can be switched while it runs. It counts what each
+/// says and posting business receipts back to the platform; or pulling their MeMos from the platform (<see cref="PullOnce"/>). Profiles can be switched while it runs. It counts what each
 /// system got and answered (<see cref="Counts"/>, <c>GET /systems</c>) and can log every push as a JSON line.</summary>
-public sealed class ReceiverSimulator : IAsyncDisposable
+public sealed partial class ReceiverSimulator : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (ReceiverProfile Profile, double? Share)> _profiles = new();
     private readonly ConcurrentDictionary<string, SystemCounter> _counts = new();
@@ -64,14 +64,16 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PushFormat> _formats = new();
     /// <summary>A MeMo says nothing of the attempt: the simulator counts the times it got each message.</summary>
     private readonly ConcurrentDictionary<Guid, int> _memoAttempts = new();
-    private readonly HttpClient _platform;
+    /// <summary>One per silo receipts go to, taken in turn.</summary>
+    private readonly HttpClient[] _platform;
+    private int _nextPlatform;
     private readonly WebApplication _app;
     private int _receiptsInFlight;
     private int _receiptsGivenUp;
 
-    private ReceiverSimulator(Uri platformUrl, string listenUrl, ILoggerProvider? logging, string? pushLog)
+    private ReceiverSimulator(IReadOnlyList<Uri> platformUrls, string listenUrl, ILoggerProvider? logging, string? pushLog)
     {
-        _platform = new HttpClient { BaseAddress = platformUrl };
+        _platform = [.. platformUrls.Select(url => new HttpClient { BaseAddress = url })];
         _log = pushLog is null ? null : new PushLog(pushLog);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(listenUrl);
@@ -92,10 +94,12 @@ public sealed class ReceiverSimulator : IAsyncDisposable
     }
 
     /// <summary>Starts listening on <paramref name="listenUrl"/>; with <paramref name="pushLog"/>, every push is appended
-    /// to that file as JSON lines.</summary>
-    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null, string? pushLog = null)
+    /// to that file as JSON lines. Receipts go to <paramref name="platformUrl"/>, or in turn to each of
+    /// <paramref name="receiptsTo"/> (the silos of a cluster, as a load balancer in front of them would spread them).</summary>
+    public static async Task<ReceiverSimulator> Start(Uri platformUrl, string listenUrl = "http://127.0.0.1:0", ILoggerProvider? logging = null, string? pushLog = null,
+        IReadOnlyList<Uri>? receiptsTo = null)
     {
-        var simulator = new ReceiverSimulator(platformUrl, listenUrl, logging, pushLog);
+        var simulator = new ReceiverSimulator(receiptsTo is { Count: > 0 } ? receiptsTo : [platformUrl], listenUrl, logging, pushLog);
         await simulator._app.StartAsync();
         return simulator;
     }
@@ -281,7 +285,8 @@ public sealed class ReceiverSimulator : IAsyncDisposable
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
                     if (_apiKeys.TryGetValue(system, out var key)) request.Headers.Add("X-Api-Key", key);
-                    using var response = await _platform.SendAsync(request, _closing.Token);
+                    var platform = _platform[(uint)Interlocked.Increment(ref _nextPlatform) % _platform.Length];
+                    using var response = await platform.SendAsync(request, _closing.Token);
                     if ((int)response.StatusCode < 500) return;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { }
@@ -311,7 +316,7 @@ public sealed class ReceiverSimulator : IAsyncDisposable
         await _closing.CancelAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _platform.Dispose();
+        foreach (var platform in _platform) platform.Dispose();
         _log?.Dispose();
         _closing.Dispose();
     }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using DigitalPost.Domain;
+using DigitalPost.Contracts;
 using DigitalPost.Domain.MassSending;
 
 namespace DigitalPost.Silo.Auth;
@@ -23,12 +24,8 @@ public static partial class CredentialsApi
             var role = body.Role ?? throw new ValidationException([new ValidationError("role", "is required: Operator, Sender, OrganisationAdmin or ReceiverSystem")]);
             var id = body.Id ?? $"{role.ToString().ToLowerInvariant()}-{Guid.NewGuid().ToString("N")[..12]}";
             Check(body, role, id);
-            var key = ApiKeys.Generate();
-            var credential = new Credential(id, role, body.Name.Trim(), body.Cvr, role == Role.ReceiverSystem ? body.ReceiverSystemId : null, time.GetUtcNow());
-            if (known.IsConfigured(id) || !await store.Add(credential, ApiKeys.Hash(key)))
-                return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: $"A credential with the id '{id}' exists already");
-            await http.Record("credential issued", $"/api/credentials/{id}", null, credential);
-            return Results.Created($"/api/credentials/{id}", new IssuedCredential(credential, key));
+            return await Issue(http, new Credential(id, role, body.Name.Trim(), body.Cvr, role == Role.ReceiverSystem ? body.ReceiverSystemId : null, time.GetUtcNow()),
+                $"/api/credentials/{id}", store, known);
         });
         credentials.MapGet("", async (ICredentialStore store, Credentials known) => Results.Ok(known.FromConfiguration.Concat(await store.List())));
         credentials.MapGet("/{id}", async (string id, ICredentialStore store, Credentials known) =>
@@ -57,6 +54,51 @@ public static partial class CredentialsApi
             Results.Ok(await audit.Page(Math.Max(skip ?? 0, 0), Math.Clamp(take ?? 100, 1, 1000))));
         return endpoints;
     }
+
+    /// <summary>An organisation's administrator issues, lists and revokes the keys of the organisation's own receiver
+    /// systems (an operator may too): the route names the organisation and the system, so no other can be named.</summary>
+    public static IEndpointRouteBuilder MapReceiverSystemCredentialsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var system = endpoints.MapGroup("/api/organisations/{cvr}/receiver-systems/{systemId}/credentials").RequireOrganisationAdmin();
+        system.MapPost("", async (string cvr, string systemId, ReceiverSystemCredentialRequest? body, HttpContext http, IGrainFactory grains,
+            ICredentialStore store, Credentials known, TimeProvider time) =>
+        {
+            if (await grains.GetGrain<IOrganisationGrain>(cvr).GetReceiverSystemSettings(systemId) is null) return NoSystem(cvr, systemId);
+            var id = $"receiversystem-{Guid.NewGuid().ToString("N")[..12]}";
+            var name = string.IsNullOrWhiteSpace(body?.Name) ? $"Receiver system {systemId} of {cvr}" : body.Name.Trim();
+            return await Issue(http, new Credential(id, Role.ReceiverSystem, name, cvr, systemId, time.GetUtcNow()), $"{http.Request.Path}/{id}", store, known);
+        });
+        system.MapGet("", async (string cvr, string systemId, ICredentialStore store) => Results.Ok(await Of(store, cvr, systemId)));
+        // Revoking a revoked key again answers it as it is and records nothing: the administrator's intent holds.
+        system.MapDelete("/{id}", async (string cvr, string systemId, string id, HttpContext http, ICredentialStore store, TimeProvider time) =>
+        {
+            var before = (await Of(store, cvr, systemId)).FirstOrDefault(c => c.Id == id);
+            if (before is null) return NotFound(id);
+            if (before.RevokedAt is not null || !await store.Revoke(id, time.GetUtcNow())) return Results.Ok(before);
+            var after = await store.Find(id);
+            await http.Record("credential revoked", http.Request.Path.Value ?? "", before, after);
+            return Results.Ok(after);
+        });
+        return endpoints;
+    }
+
+    /// <summary>The body of <c>POST .../receiver-systems/{systemId}/credentials</c>: who the key is for (optional).</summary>
+    public sealed record ReceiverSystemCredentialRequest(string? Name);
+
+    private static async Task<IReadOnlyList<Credential>> Of(ICredentialStore store, string cvr, string systemId) =>
+        [.. (await store.List()).Where(c => c.Role == Role.ReceiverSystem && c.Cvr == cvr && c.ReceiverSystemId == systemId)];
+
+    private static async Task<IResult> Issue(HttpContext http, Credential credential, string location, ICredentialStore store, Credentials known)
+    {
+        var key = ApiKeys.Generate();
+        if (known.IsConfigured(credential.Id) || !await store.Add(credential, ApiKeys.Hash(key)))
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: $"A credential with the id '{credential.Id}' exists already");
+        await http.Record("credential issued", location, null, credential);
+        return Results.Created(location, new IssuedCredential(credential, key));
+    }
+
+    private static IResult NoSystem(string cvr, string systemId) => Results.Problem(statusCode: StatusCodes.Status404NotFound,
+        title: $"The organisation {cvr} has no receiver system '{systemId}'");
 
     private static void Check(CredentialRequest body, Role role, string id)
     {

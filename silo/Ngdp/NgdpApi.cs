@@ -101,10 +101,16 @@ public static class NgdpApi
         var (number, pageSize, error) = Paging(page, size);
         if (error is not null) return error;
         var found = await receipts.Page(http.Sender().Id, number, pageSize);
-        var pages = Pages(found.Total, pageSize);
-        return NgdpJson.Json(new PagingResultUUID([.. found.Receipts.Select(r => r.MessageUuid)], number, pageSize,
-            number > 0 ? new PagingArguments(Math.Min(number - 1, (int)Math.Max(pages - 1, 0)), pageSize) : null,
-            number + 1 < pages ? new PagingArguments(number + 1, pageSize) : null, found.Total, pages));
+        return NgdpJson.Json(PageOf([.. found.Receipts.Select(r => r.MessageUuid)], number, pageSize, found.Total));
+    }
+
+    /// <summary>A page of ids as NgDP pages them, with the arguments of the pages before and after it.</summary>
+    internal static PagingResultUUID PageOf(IReadOnlyList<Guid> content, int number, int size, long total)
+    {
+        var pages = Pages(total, size);
+        return new PagingResultUUID(content, number, size,
+            number > 0 ? new PagingArguments(Math.Min(number - 1, (int)Math.Max(pages - 1, 0)), size) : null,
+            number + 1 < pages ? new PagingArguments(number + 1, size) : null, total, pages);
     }
 
     private static async Task<IResult> BulkReceipts(HttpContext http, INgdpReceiptStore receipts, string? page, string? size)
@@ -181,7 +187,7 @@ public static class NgdpApi
         return new Guid(hash.AsSpan(0, 16), bigEndian: true);
     }
 
-    private static (int Page, int Size, IResult? Error) Paging(string? page, string? size)
+    internal static (int Page, int Size, IResult? Error) Paging(string? page, string? size)
     {
         var errors = new List<FieldError>();
         var number = 0;
@@ -197,5 +203,5 @@ public static class NgdpApi
 
     private static IResult NotFound(string id) => NgdpJson.Error(StatusCodes.Status404NotFound, "NOT_FOUND", "No receipt of this sender system has this id");
 
-    private static string Short(string value) => Cpr.Redact(value.Length > 100 ? value[..100] + "…" : value);
+    internal static string Short(string value) => Cpr.Redact(value.Length > 100 ? value[..100] + "…" : value);
 }

@@ -15,8 +15,8 @@ public sealed record MemoTaken(NgdpReceipt? Receipt, int Status, ErrorMessage? E
 /// <summary>Takes MeMo documents in from sender systems: reads each as it streams (files straight into the document
 /// store), checks it (MeMo's rules, the sender, the platform's rules), records its receipt before its message grain
 /// sees it (so the grain's final state always finds the receipt to complete), and submits it.</summary>
-public sealed class NgdpMemoIntake(IGrainFactory grains, IDocumentStore documents, INgdpReceiptStore receipts, TimeProvider time,
-    IOptions<ResendFlowOptions> options)
+public sealed class NgdpMemoIntake(IGrainFactory grains, IDocumentStore documents, INgdpReceiptStore receipts, ISingleMessageStore singles,
+    TimeProvider time, IOptions<ResendFlowOptions> options)
 {
     public const string Resource = "memo";
 
@@ -66,6 +66,8 @@ public sealed class NgdpMemoIntake(IGrainFactory grains, IDocumentStore document
                     [new MemoError("/Message/MessageHeader/messageUUID", "CONFLICT", "is the UUID of another message", uuid.ToString())]);
             }
             accepted = true;
+            // Recorded again for a repeat: the first intake may have stopped before it recorded the message.
+            await singles.Record(new SingleMessage(uuid, sender.Id, message.Header.Recipient.RecipientId, now));
             // The same MeMo again: its receipt as it stands. One that was read and deleted before is made again, as
             // far as the message has come.
             if (result.Outcome == SubmitOutcome.Duplicate && added && result.Status.IsFinal())

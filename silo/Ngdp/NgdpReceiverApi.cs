@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DigitalPost.Contracts;
+using DigitalPost.Infrastructure;
 using DigitalPost.Ngdp;
 using DigitalPost.Silo.Auth;
 
@@ -7,16 +8,50 @@ namespace DigitalPost.Silo.Ngdp;
 
 /// <summary>The NgDP face for receiver systems registered as <c>REST_PUSH</c> or <c>REST_PULL</c>: they answer each MeMo
 /// with an NgDP Receipt here, as they would to NgDP, rather than with the platform's own receipt at <c>/api/receipts</c>.
-/// Both land on the same business receipt, so the resend flow and the rolling window see one kind.</summary>
+/// Both land on the same business receipt, so the resend flow and the rolling window see one kind. A pull system also
+/// lists, fetches and deletes its waiting MeMos here (<see cref="IPullQueue"/>); another system's are not found.</summary>
 public static class NgdpReceiverApi
 {
     public static void MapNgdpReceiverApi(this IEndpointRouteBuilder endpoints)
     {
         var memos = endpoints.MapGroup($"{NgdpApi.Prefix}/memos").RequireReceiverSystem();
+        memos.MapGet("/", ListWaiting);
+        memos.MapGet("/{id}", Fetch);
+        memos.MapDelete("/{id}", Delete);
         memos.MapPost("/{id:guid}/receipt", TakeReceipt);
     }
 
-    private static async Task<IResult> TakeReceipt(Guid id, HttpContext http, IGrainFactory grains)
+    private static string SystemOf(HttpContext http) => http.User.ReceiverSystemKeyOf()!;
+
+    private static async Task<IResult> ListWaiting(HttpContext http, IPullQueue queue, string? page, string? size)
+    {
+        var (number, pageSize, error) = NgdpApi.Paging(page, size);
+        if (error is not null) return error;
+        var found = await queue.Page(SystemOf(http), number, pageSize);
+        return NgdpJson.Json(NgdpApi.PageOf(found.MessageUuids, number, pageSize, found.Total));
+    }
+
+    /// <summary>The MeMo XML with its Content-Length, written onto the response as it is read from the stores.</summary>
+    private static async Task<IResult> Fetch(string id, HttpContext http, IPullQueue queue, IDocumentStore documents, IGrainFactory grains)
+    {
+        if (!Guid.TryParse(id, out var uuid) || await queue.Find(SystemOf(http), uuid) is not { } entry) return NotWaiting(id);
+        var memo = new PullMemo(entry, documents, grains);
+        var length = await memo.Length(http.RequestAborted);
+        return Results.Stream(async body =>
+        {
+            http.Response.ContentLength = length;
+            await memo.WriteTo(body, http.RequestAborted);
+        }, "application/xml");
+    }
+
+    /// <summary>Off the list without a receipt: the message then has none, and its deadline runs out as any other's.</summary>
+    private static async Task<IResult> Delete(string id, HttpContext http, IPullQueue queue) =>
+        Guid.TryParse(id, out var uuid) && await queue.Remove(SystemOf(http), uuid) ? Results.NoContent() : NotWaiting(id);
+
+    private static IResult NotWaiting(string id) =>
+        NgdpJson.Error(StatusCodes.Status404NotFound, "NOT_FOUND", $"No MeMo {NgdpApi.Short(id)} waits for this receiver system");
+
+    private static async Task<IResult> TakeReceipt(Guid id, HttpContext http, IGrainFactory grains, IPullQueue queue)
     {
         BusinessReceiptBody? body;
         try
@@ -40,9 +75,11 @@ public static class NgdpReceiverApi
 
         var outcome = (await Api.ApplyReceipts(grains, http, [receipt]))[0];
         // A system is not told whether a message it was never pushed exists.
-        return outcome is ReceiptOutcome.UnknownMessage or ReceiptOutcome.NotPushedToThisSystem
-            ? NgdpJson.Error(StatusCodes.Status404NotFound, "NOT_FOUND", $"No message {id} was sent to this receiver system")
-            : NgdpJson.Json(new { outcome });
+        if (outcome is ReceiptOutcome.UnknownMessage or ReceiptOutcome.NotPushedToThisSystem)
+            return NgdpJson.Error(StatusCodes.Status404NotFound, "NOT_FOUND", $"No message {id} was sent to this receiver system");
+        // Answered: a pull system's MeMo leaves its list (a push system's was never on one).
+        await queue.Remove(SystemOf(http), id);
+        return NgdpJson.Json(new { outcome });
     }
 
     /// <summary>COMPLETED without an error code is positive; with one, or INVALID or NOT_ALLOWED, negative with that code

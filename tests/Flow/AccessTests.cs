@@ -39,6 +39,12 @@ public abstract class AccessTests(PlatformFixture platform)
         var upload = await platform.Alpha.SubmitBatch(new BatchOptions("Adgang"), $"cpr;navn;beloeb\n{citizen};Anna;1,00\n");
         var batch = (await platform.Alpha.WaitFor(upload.Body!.BatchId, s => s.Phase == BatchPhase.Completed && s.ArchiveQueue == 0, "archived")).BatchId;
         var letter = (await platform.Alpha.Letters(batch))[0].MessageUuid!.Value;
+        // From here on system "a" fetches its post (REST_PULL): two MeMos wait for it.
+        await platform.Put($"/api/organisations/{own.Cvr}/receiver-systems/a",
+            new ReceiverSystemBody(null, own.TechnicalContact("a"), IsPrimary: true, Protocol: ReceiverProtocol.RestPull));
+        var (waiting, deleted) = (await platform.Send(own.Cvr, "cp-a"), await platform.Send(own.Cvr, "cp-a"));
+        await platform.Settle();
+        var systemKey = await Issued(adminOwn, $"/api/organisations/{own.Cvr}/receiver-systems/b/credentials");
 
         var callers = new Dictionary<string, HttpClient>
         {
@@ -73,6 +79,9 @@ public abstract class AccessTests(PlatformFixture platform)
             new("GET", $"{org}/virk-mailbox", none, "admin", "other admin", HttpStatusCode.Forbidden, operators),
             new("POST", $"{org}/virk-mailbox/move", () => Json(new VirkMoveBody([Guid.NewGuid()], ContactPointId: "cp-a")), "admin", "other admin", HttpStatusCode.Forbidden, operators),
             new("GET", $"{org}/virk-mailbox/moves", none, "admin", "other admin", HttpStatusCode.Forbidden, operators),
+            new("POST", $"{org}/receiver-systems/a/credentials", () => Json(new { name = "Ny nøgle" }), "admin", "other admin", HttpStatusCode.Forbidden, operators),
+            new("GET", $"{org}/receiver-systems/a/credentials", none, "admin", "other admin", HttpStatusCode.Forbidden, operators),
+            new("DELETE", $"{org}/receiver-systems/b/credentials/{systemKey.Credential.Id}", none, "admin", "other admin", HttpStatusCode.Forbidden, operators),
             new("PUT", $"{org}/routing-rules", () => Json(Array.Empty<RoutingRule>()), "admin", "other admin", HttpStatusCode.Forbidden, operators),
             // Post a citizen writes to the organisation, handed on by the citizen's mailbox.
             new("POST", "/api/incoming/messages", () => Json(new Message(new MessageHeader(Guid.NewGuid(), "Henvendelse", new Sender(citizen, IdType: RecipientIdType.Cpr),
@@ -105,6 +114,10 @@ public abstract class AccessTests(PlatformFixture platform)
             // NgDP's receipt of a REST_PUSH or REST_PULL system: another system is not told the message exists.
             new("POST", $"/apis/v1/memos/{message}/receipt", () => new StringContent("""{"receiptStatus":"COMPLETED"}""", Encoding.UTF8, "application/json"),
                 "receiver", "other receiver"),
+            // A REST_PULL system's waiting MeMos: its own list; another system is not told they exist.
+            new("GET", "/apis/v1/memos/?page=0&size=10", none, "receiver", AlsoAllowed: ["other receiver"]),
+            new("GET", $"/apis/v1/memos/{waiting}", none, "receiver", "other receiver"),
+            new("DELETE", $"/apis/v1/memos/{deleted}", none, "receiver", "other receiver"),
         ];
 
         var wrong = new List<string>();
@@ -216,6 +229,49 @@ public abstract class AccessTests(PlatformFixture platform)
         Assert.DoesNotContain("cp-ny", entry.Before!.Value.GetRawText());
         Assert.Contains("cp-ny", entry.After!.Value.GetRawText());
         Assert.DoesNotContain(entries, e => e.Target.EndsWith("cp-fejl", StringComparison.Ordinal) && e.After!.Value.GetRawText().Contains("cp-fejl"));
+    }
+
+    [Fact]
+    public async Task An_organisation_administrator_issues_lists_and_revokes_keys_of_its_own_receiver_systems_only_and_each_is_audited()
+    {
+        var (org, other) = (await platform.Organisation(), await platform.Organisation());
+        using var admin = platform.SenderHttp(await platform.IssueKey(Role.OrganisationAdmin, "Firmaets IT", org.Cvr, id: $"admin-keys-{org.Cvr}"));
+        var systemCredentials = $"/api/organisations/{org.Cvr}/receiver-systems/b/credentials";
+
+        var issued = await Issued(admin, systemCredentials);
+        Assert.Equal((Role.ReceiverSystem, org.Cvr, "b"), (issued.Credential.Role, issued.Credential.Cvr, issued.Credential.ReceiverSystemId));
+        // The key is the system's: it posts receipts as system "b" of the organisation.
+        using var system = platform.SenderHttp(issued.ApiKey);
+        using var receipt = await system.PostAsJsonAsync("/api/receipts", new BusinessReceipt(Guid.NewGuid(), true), PlatformJson.Options);
+        Assert.NotEqual(HttpStatusCode.Unauthorized, receipt.StatusCode);
+        Assert.NotEqual(HttpStatusCode.Forbidden, receipt.StatusCode);
+        var listed = (await admin.GetFromJsonAsync<List<Credential>>(systemCredentials, PlatformJson.Options))!;
+        // The system's keys only: the fixture issued it one before.
+        Assert.Contains(issued.Credential.Id, listed.Select(c => c.Id));
+        Assert.All(listed, c => Assert.Equal((Role.ReceiverSystem, org.Cvr, "b"), (c.Role, c.Cvr, c.ReceiverSystemId)));
+        Assert.DoesNotContain(issued.ApiKey, await admin.GetStringAsync(systemCredentials));
+
+        // Not a system the organisation has, nor another organisation's, nor another organisation's key by its id.
+        using var unknown = await admin.PostAsJsonAsync($"/api/organisations/{org.Cvr}/receiver-systems/findes-ikke/credentials", new { }, PlatformJson.Options);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var others = await admin.PostAsJsonAsync($"/api/organisations/{other.Cvr}/receiver-systems/b/credentials", new { }, PlatformJson.Options);
+        Assert.Equal(HttpStatusCode.Forbidden, others.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync($"/api/organisations/{org.Cvr}/receiver-systems/a/credentials/{issued.Credential.Id}")).StatusCode);
+
+        using var revoked = await admin.DeleteAsync($"{systemCredentials}/{issued.Credential.Id}");
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await system.PostAsJsonAsync("/api/receipts", new BusinessReceipt(Guid.NewGuid(), true), PlatformJson.Options)).StatusCode);
+
+        var audit = await Audit(e => e.Target.StartsWith($"{systemCredentials}/", StringComparison.Ordinal));
+        Assert.Equal(["credential revoked", "credential issued"], audit.Select(e => e.Action));
+        Assert.All(audit, e => Assert.Equal(($"admin-keys-{org.Cvr}", nameof(Role.OrganisationAdmin)), (e.Actor, e.Role)));
+    }
+
+    private static async Task<IssuedCredential> Issued(HttpClient admin, string path)
+    {
+        using var response = await admin.PostAsJsonAsync(path, new { name = "Systemets nøgle" }, PlatformJson.Options);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<IssuedCredential>(PlatformJson.Options))!;
     }
 
     private async Task<List<AuditEntry>> Audit(Func<AuditEntry, bool> match) =>

@@ -71,6 +71,23 @@ public sealed class LogRedactionTests(InputFixture platform)
         AssertNoneLogged([cpr]);
     }
 
+    [Fact]
+    public async Task A_grain_call_that_timed_out_is_answered_503_with_a_time_to_retry_and_logged_masked()
+    {
+        var cpr = NewAdultCpr();
+        using var logs = LoggerFactory.Create(l => l.AddProvider(platform.Log).SetMinimumLevel(LogLevel.Trace));
+        var handler = new ProblemHandler(logs.CreateLogger<ProblemHandler>());
+        var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddProblemDetails().AddLogging().BuildServiceProvider() };
+        http.Response.Body = new MemoryStream();
+
+        Assert.True(await handler.TryHandleAsync(http, new TimeoutException($"Response did not arrive on time for the lookup of {cpr}"), CancellationToken.None));
+
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, http.Response.StatusCode);
+        Assert.Equal("5", http.Response.Headers.RetryAfter.ToString());
+        Assert.Contains(platform.Log.Entries, e => e.Contains("answered 503") && e.Contains($"{cpr[..6]}-XXXX"));
+        AssertNoneLogged([cpr]);
+    }
+
     private void AssertNoneLogged(string[] cprs)
     {
         var leaks = platform.Log.Entries.Where(e => cprs.Any(c => e.Contains(c) || e.Contains(Dashed(c)))).ToList();

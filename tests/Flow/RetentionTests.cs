@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using DigitalPost.Contracts;
+using DigitalPost.Grains;
 using DigitalPost.Infrastructure;
 using DigitalPost.Silo;
 using DigitalPost.Tests.Support;
@@ -20,10 +21,15 @@ public abstract class RetentionTests(PlatformFixture platform)
     [Collection(PostgresPlatformCollection.Name)]
     public sealed class OnPostgreSQL(PostgresPlatformFixture platform) : RetentionTests(platform)
     {
-        /// <summary>Every platform table, searched as text for the number: none may hold it. Grain state
-        /// (<c>orleansstorage</c>) is binary and not reached by an erasure; see the README.</summary>
+        /// <summary>Every platform table, searched as text for the number, and every grain state in Orleans' storage
+        /// table, searched as bytes (the serializer writes strings as UTF-8, and a chunk packs its rows the same way):
+        /// none may hold it.</summary>
         protected override async Task AssertNoTableHolds(string recipientId)
         {
+            var states = await PostgresServer.Strings(platform.ConnectionString, $"""
+                SELECT graintypestring FROM orleansstorage WHERE position(convert_to('{recipientId}', 'UTF8') IN payloadbinary) > 0
+                """);
+            Assert.True(states.Count == 0, $"grain states still hold the number: {string.Join(", ", states)}");
             var tables = await PostgresServer.Strings(platform.ConnectionString, """
                 SELECT table_name FROM information_schema.tables
                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'orleans%'
@@ -66,6 +72,10 @@ public abstract class RetentionTests(PlatformFixture platform)
 
         var letters = Store<ILetterStore>();
         Assert.Empty(await letters.Load(old));
+        // The batch's own grains forgot it: its header and its chunk's CSV rows, with the CPR numbers.
+        using (var batch = await gamma.GetAsync($"/api/batches/{old}")) Assert.Equal(HttpStatusCode.NotFound, batch.StatusCode);
+        Assert.Empty(await platform.Client.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(old, 0)).GetRows());
+        Assert.Equal(2, (await platform.Client.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(recent, 0)).GetRows()).Count);
         Assert.Equal(2, (await letters.Load(recent)).Count);
         Assert.Equal(2, (await letters.Load(othersOld)).Count);
         Assert.DoesNotContain(old, await letters.BatchesDescribedBefore(PlatformFixture.RetentionSender, platform.Now));
@@ -76,6 +86,30 @@ public abstract class RetentionTests(PlatformFixture platform)
         using var archive = await gamma.GetAsync($"/api/archive/{registered}");
         var kept = (await archive.Content.ReadFromJsonAsync<ArchiveCase>(PlatformJson.Options))!;
         Assert.Equal([recent], kept.Letters.Select(l => l.BatchId));
+    }
+
+    [Fact]
+    public async Task Messages_sent_one_at_a_time_are_deleted_with_their_grain_state_after_the_senders_period_and_newer_ones_stay()
+    {
+        var citizen = NewAdultCpr();
+        await platform.LoadCitizens($"{citizen};Karen;tilmeldt;nej;;");
+        using var gamma = platform.SenderHttp(PlatformFixture.RetentionKey);
+        using var beta = platform.SenderHttp(PlatformFixture.BetaKey);
+        var old = await SendOne(gamma, GammaCvr, citizen);
+        var othersOld = await SendOne(beta, BetaCvr, citizen);
+        await platform.AdvanceBy(TimeSpan.FromDays(PlatformFixture.RetentionDays + 1));
+        var recent = await SendOne(gamma, GammaCvr, citizen);
+
+        // The job's own wake-up may have run meanwhile (the clock passed its interval): what it deleted is checked, not counted.
+        using var run = await platform.Http.PostAsync("/api/retention/run", null);
+        Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+
+        using (var status = await gamma.GetAsync($"/api/messages/{old}")) Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        Assert.Null(await platform.Client.GetGrain<IMessageGrain>(old).GetStatus());
+        using (var status = await gamma.GetAsync($"/api/messages/{recent}")) Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        using (var status = await beta.GetAsync($"/api/messages/{othersOld}")) Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.DoesNotContain(old, await Store<ISingleMessageStore>().To(citizen));
+        Assert.Contains(recent, await Store<ISingleMessageStore>().To(citizen));
     }
 
     [Fact]
@@ -91,13 +125,21 @@ public abstract class RetentionTests(PlatformFixture platform)
         // A letter of the person's own from two senders, and a copy to them as the child's guardian.
         var batches = new[] { await Sent(beta, $"cpr;navn;beloeb\n{person};Karen;1,00\n{child};Sofie;2,00"), await Sent(alpha, $"cpr;navn;beloeb\n{person};Karen;3,00") };
         Assert.Equal(3, await LettersTo(person, batches));
+        // And a message sent to them on its own, which lives in its message grain.
+        var single = await SendOne(beta, BetaCvr, person);
 
         using var erase = await platform.Http.PostAsJsonAsync("/api/erasure", new { recipientId = person[..6] + "-" + person[6..] });
         Assert.Equal(HttpStatusCode.OK, erase.StatusCode);
         var report = (await erase.Content.ReadFromJsonAsync<ErasureReport>(PlatformJson.Options))!;
 
-        Assert.Equal((RecipientKind.Cpr, 3L, 3L, 1L, 1L), (report.Kind, report.Letters, report.MailboxLetters, report.RegistryCitizens, report.RegistryGuardianEntries));
+        Assert.Equal((RecipientKind.Cpr, 4L, 4L, 1L, 1L), (report.Kind, report.Letters, report.MailboxLetters, report.RegistryCitizens, report.RegistryGuardianEntries));
+        Assert.Equal((2L, 1L), (report.BatchRows, report.MessageStates));
         Assert.Equal(0, await LettersTo(person, batches));
+        using (var status = await beta.GetAsync($"/api/messages/{single}")) Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        Assert.Null(await platform.Client.GetGrain<IMessageGrain>(single).GetStatus());
+        // The batches' chunks keep the child's row and lose the person's.
+        var rows = (await Task.WhenAll(batches.Select(b => platform.Client.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(b, 0)).GetRows()))).SelectMany(r => r).ToList();
+        Assert.Equal([child], rows.Select(r => r.RecipientId));
         // The child's letter and the other guardian's copy stay.
         Assert.Equal(2, (await Store<ILetterStore>().Load(batches[0])).Count);
         Assert.Empty(await Store<ICitizenLaneStore>().Of(LetterLane.CitizenMailbox, person));
@@ -125,6 +167,18 @@ public abstract class RetentionTests(PlatformFixture platform)
         var problem = await erase.Content.ReadAsStringAsync();
         Assert.Contains("recipientId", problem);
         Assert.Contains(reason, problem);
+    }
+
+    private const string BetaCvr = "12345674", GammaCvr = "29189846";
+
+    /// <summary>Sends a message on its own (<c>POST /api/messages</c>) to a citizen, as the sender's authority.</summary>
+    private static async Task<Guid> SendOne(HttpClient sender, string senderCvr, string cpr)
+    {
+        var message = new Message(new MessageHeader(Guid.NewGuid(), "Brev", new Sender(senderCvr), new Recipient(cpr, RecipientIdType.Cpr)),
+            new MessageBody(new Document("Brev", [new DocumentFile("brev.pdf", "application/pdf", "%PDF-1.7 brev"u8.ToArray())])));
+        using var response = await sender.PostAsJsonAsync("/api/messages", message, PlatformJson.Options);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return message.Header.MessageUuid;
     }
 
     private async Task<int> LettersTo(string recipientId, IEnumerable<Guid> batches)

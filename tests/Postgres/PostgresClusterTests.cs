@@ -1,5 +1,6 @@
 using DigitalPost.Tests.Support;
 using DigitalPost.Contracts;
+using DigitalPost.Grains;
 using DigitalPost.Infrastructure;
 using DigitalPost.Silo;
 using Microsoft.Extensions.Configuration;
@@ -59,6 +60,25 @@ public sealed class PostgresClusterTests(PostgresServerFixture postgres) : IClas
         Assert.All(hosts.Values, status => Assert.Equal(SiloStatus.Active, status));
         Assert.Equal(["3", "3"], await PostgresServer.Strings(connectionString, "SELECT status::text FROM orleansmembershiptable ORDER BY port"));
         Assert.Equal(["1"], await PostgresServer.Strings(connectionString, "SELECT count(*)::text FROM orleansmembershipversiontable"));
+    }
+
+    [Fact]
+    public async Task A_batchs_partitions_are_placed_round_the_silos_by_their_number()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync();
+        await new PostgresSchema(connectionString).ApplyAsync();
+        await using var cluster = await StartCluster(connectionString, "dp-" + Guid.NewGuid().ToString("N")[..8], silos: 3);
+        var batchId = Guid.NewGuid();
+
+        var partitions = Enumerable.Range(0, 6).Select(p => cluster.Client.GetGrain<IBatchPartitionGrain>(BatchPartitions.KeyOf(batchId, p))).ToList();
+        // All activated at once, as their batch starts them: the default placement put such a burst on one silo.
+        await Task.WhenAll(partitions.Select(p => p.GetTally()));
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        var placed = await Task.WhenAll(partitions.Select(p => management.GetActivationAddress(p).AsTask()));
+
+        var silos = cluster.Silos.Select(s => s.SiloAddress).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 6).Select(p => silos[PartitionPlacement.SiloOf(batchId, p, 3)]), placed);
+        Assert.All(placed.GroupBy(s => s), onOneSilo => Assert.Equal(2, onOneSilo.Count()));
     }
 
     [Fact]

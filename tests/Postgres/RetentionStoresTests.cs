@@ -34,8 +34,18 @@ public sealed class RetentionStoresTests(PostgresServerFixture postgres) : IClas
             [$"Senders:{Expiring}:RetentionDays"] = "30",
             [$"Senders:{Kept}:ApiKey"] = "no period of its own, and no default",
         }).Build();
-        var job = new RetentionJob(letters, archive, print, lanes, outbox, new RetentionPeriods(configuration),
-            Options.Create(new RetentionOptions { DeleteSlice = 3 }), clock, NullLogger<RetentionJob>.Instance);
+        ISingleMessageStore singles = db is null ? new MemorySingleMessageStore() : new PostgresSingleMessageStore(db);
+        IDocumentStore documents = db is null ? new MemoryDocumentStore() : new PostgresDocumentStore(db);
+        // No cluster here: what the job asks of grain states is recorded (RetentionTests covers the grains themselves).
+        var states = new AskedGrainStates();
+        var job = new RetentionJob(letters, lanes, outbox, singles, new MessageTraces(archive, print, documents, states), states,
+            new RetentionPeriods(configuration), Options.Create(new RetentionOptions { DeleteSlice = 3 }), clock, NullLogger<RetentionJob>.Instance);
+        async Task<Guid> Single(string sender)
+        {
+            var uuid = Guid.NewGuid();
+            await singles.Record(new SingleMessage(uuid, sender, "0101700001", clock.GetUtcNow()));
+            return uuid;
+        }
 
         async Task<Guid> Batch(string sender, int count)
         {
@@ -60,16 +70,24 @@ public sealed class RetentionStoresTests(PostgresServerFixture postgres) : IClas
 
         var old = await Batch(Expiring, 10);
         var othersOld = await Batch(Kept, 5);
+        var oldSingles = new[] { await Single(Expiring), await Single(Expiring), await Single(Expiring), await Single(Expiring) };
+        var othersOldSingle = await Single(Kept);
         clock.Advance(TimeSpan.FromDays(20));
         var recentAt = clock.GetUtcNow();
         var recent = await Batch(Expiring, 4);
+        var recentSingle = await Single(Expiring);
         clock.Advance(TimeSpan.FromDays(11));
+        var oldThroughGrains = (await letters.MessageIdsOutsideBulk([old])).ToHashSet();
 
         var run = await job.Run();
 
         var expired = Assert.Single(run.Senders);
-        Assert.Equal((Expiring, 30, 1, 10L, 3L, 2L, 5L, 5L), (expired.SenderId, expired.RetentionDays, expired.Batches, expired.Letters,
-            expired.ArchiveEntries, expired.PrintJobs, expired.MailboxLetters, expired.WebhookRuns));
+        Assert.Equal((Expiring, 30, 1, 10L, 3L, 2L, 5L, 5L, 4L), (expired.SenderId, expired.RetentionDays, expired.Batches, expired.Letters,
+            expired.ArchiveEntries, expired.PrintJobs, expired.MailboxLetters, expired.WebhookRuns, expired.SingleMessages));
+        // The old batch's grains, the states of its letters that went through message grains, and the old single messages'.
+        Assert.Equal([old], states.Batches);
+        Assert.Equal(oldThroughGrains.Concat(oldSingles).Order(), states.Messages.Order());
+        Assert.Equal(new[] { othersOldSingle, recentSingle }.Order(), (await singles.To("0101700001")).Order());
         Assert.Empty(await letters.Load(old));
         Assert.Equal(4, (await letters.Load(recent)).Count);
         Assert.Equal(5, (await letters.Load(othersOld)).Count);
@@ -86,7 +104,25 @@ public sealed class RetentionStoresTests(PostgresServerFixture postgres) : IClas
 
         // A second run finds nothing more.
         var again = Assert.Single((await job.Run()).Senders);
-        Assert.Equal((0, 0L, 0L), (again.Batches, again.Letters, again.MailboxLetters));
+        Assert.Equal((0, 0L, 0L, 0L), (again.Batches, again.Letters, again.MailboxLetters, again.SingleMessages));
+    }
+
+    private sealed class AskedGrainStates : IGrainStates
+    {
+        public List<Guid> Messages { get; } = [];
+        public List<Guid> Batches { get; } = [];
+
+        public Task<long> ClearMessages(IReadOnlyList<Guid> messageUuids)
+        {
+            Messages.AddRange(messageUuids);
+            return Task.FromResult((long)messageUuids.Count);
+        }
+
+        public Task ForgetBatches(IReadOnlyList<Guid> batchIds)
+        {
+            Batches.AddRange(batchIds);
+            return Task.CompletedTask;
+        }
     }
 
     private async Task<string> Database()

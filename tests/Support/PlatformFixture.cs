@@ -243,8 +243,10 @@ public class PlatformFixture : IAsyncLifetime
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IRecipientRegistryStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IVirkMailboxStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IReplyStore>());
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<ISingleMessageStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<IArchiveStore>());
         web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<DigitalPost.Ngdp.INgdpReceiptStore>());
+        web.Services.AddSingleton(Cluster.Silos[0].ServiceProvider.GetRequiredService<DigitalPost.Ngdp.IPullQueue>());
         web.Services.AddSingleton<TimeProvider>(Time);
         web.Services.AddSingleton(Documents);
         web.Services.AddDigitalPostApi(_configuration);
@@ -319,6 +321,21 @@ public class PlatformFixture : IAsyncLifetime
         }
         return org;
     }
+
+    /// <summary>Registers <paramref name="systemId"/> of <paramref name="org"/> as NgDP's <c>REST_PULL</c>, with no endpoint,
+    /// its contact point "cp-{id}" and its key. Its simulated system answers as <paramref name="profile"/> says when it
+    /// pulls (<see cref="Pull"/>).</summary>
+    public async Task PullSystem(TestOrganisation org, string systemId, ReceiverProfile profile = ReceiverProfile.Healthy, bool primary = false, int maxMessagesPerPush = 1)
+    {
+        Receivers.SetProfile(org.Simulated(systemId), profile);
+        await Put($"/api/organisations/{org.Cvr}/receiver-systems/{systemId}", new ReceiverSystemBody(null, org.TechnicalContact(systemId),
+            IsPrimary: primary, MaxMessagesPerPush: maxMessagesPerPush, Protocol: ReceiverProtocol.RestPull));
+        await Put($"/api/organisations/{org.Cvr}/contact-points/cp-{systemId}", new ContactPointBody($"Contact point {systemId}", systemId));
+        await IssueReceiverKey(org, systemId);
+    }
+
+    /// <summary>One round of the pull system: its waiting MeMos fetched, answered by its profile and deleted.</summary>
+    public Task<int> Pull(TestOrganisation org, string systemId) => Receivers.PullOnce(org.Simulated(systemId));
 
     public static Message NewMessage(string cvr, string? contactPointId, Guid? uuid = null, DateTimeOffset? valoer = null) => new(
         new MessageHeader(uuid ?? Guid.NewGuid(), "Afgørelse om byggetilladelse", new Sender("12345674", "Testkommune"),

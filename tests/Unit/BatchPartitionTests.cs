@@ -1,9 +1,11 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain.MassSending;
+using DigitalPost.Grains;
 
 namespace DigitalPost.Tests.Unit;
 
-/// <summary>Which partition owns which chunk, and how the partitions' tallies make the batch's counts.</summary>
+/// <summary>Which partition owns which chunk, which silo runs which partition, and how the partitions' tallies make the
+/// batch's counts.</summary>
 public class BatchPartitionTests
 {
     [Theory]
@@ -69,5 +71,32 @@ public class BatchPartitionTests
 
         Assert.Equal((10, 1, 9, 1, 1), (sum.Counts.Pending, sum.Counts.Queued, sum.Counts.Delivered, sum.Counts.Returned, sum.Counts.Copies));
         Assert.Equal((21, 10, 2), (sum.Letters, sum.Final, sum.ArchiveQueue));
+    }
+
+    [Theory]
+    [InlineData(8, 1)]
+    [InlineData(8, 2)]
+    [InlineData(8, 3)]
+    [InlineData(3, 3)]
+    [InlineData(2, 3)]
+    [InlineData(12, 5)]
+    public void A_batchs_partitions_spread_evenly_over_the_silos(int partitions, int silos)
+    {
+        foreach (var batch in Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()))
+        {
+            var placed = Enumerable.Range(0, partitions).Select(p => PartitionPlacement.SiloOf(batch, p, silos)).ToList();
+            Assert.All(placed, silo => Assert.InRange(silo, 0, silos - 1));
+            var shares = Enumerable.Range(0, silos).Select(silo => placed.Count(s => s == silo)).ToList();
+            Assert.True(shares.Max() - shares.Min() <= 1, $"{partitions} partitions of batch {batch} on {silos} silos: {string.Join(", ", shares)}");
+        }
+    }
+
+    [Fact]
+    public void The_silo_that_runs_a_batchs_first_partition_differs_from_batch_to_batch()
+    {
+        // With 8 partitions on 3 silos one silo runs two, not three: which one follows the batch, not always the same.
+        var firsts = Enumerable.Range(0, 30).Select(i => PartitionPlacement.SiloOf(new Guid(i, 0, 0, new byte[8]), 0, 3)).Distinct();
+
+        Assert.Equal([0, 1, 2], firsts.Order());
     }
 }

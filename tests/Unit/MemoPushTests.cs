@@ -131,6 +131,7 @@ public sealed class MemoPushTests
         public Task<DocumentPut> Put(DocumentKey key, Stream content, CancellationToken cancellationToken = default) => inner.Put(key, content, cancellationToken);
         public Task<StoredDocument?> Find(DocumentKey key, CancellationToken cancellationToken = default) => inner.Find(key, cancellationToken);
         public Task<int> Delete(Guid messageUuid, CancellationToken cancellationToken = default) => inner.Delete(messageUuid, cancellationToken);
+        public Task<int> DeleteAll(IReadOnlyList<Guid> messageUuids) => inner.DeleteAll(messageUuids);
 
         public async Task<Stream?> Open(DocumentKey key, CancellationToken cancellationToken = default) =>
             await inner.Open(key, cancellationToken) is { } stream ? new Counted(stream, n => Interlocked.Add(ref _read, n)) : null;

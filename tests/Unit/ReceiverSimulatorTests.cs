@@ -87,6 +87,17 @@ public class ReceiverSimulatorTests
         Assert.Contains($"'{spec}'", error);
     }
 
+    [Theory]
+    [InlineData("erp=Healthy:pull", "erp=Healthy", true)]
+    [InlineData("portal=Flaky:0.3:PULL", "portal=Flaky:0.3", true)]
+    [InlineData("web=Healthy", "web=Healthy", false)]
+    [InlineData("pull=Healthy", "pull=Healthy", false)]
+    public void A_system_ending_in_pull_polls_the_platform_and_the_rest_is_its_profile(string given, string spec, bool pull)
+    {
+        Assert.Equal((spec, pull), ReceiverRules.PullMode(given));
+        Assert.NotNull(ReceiverRules.ParseSystem(ReceiverRules.PullMode(given).Spec, out _));
+    }
+
     [Fact]
     public void A_systems_counts_add_up_refused_pushes_apart_and_each_message_with_one_receipt()
     {

@@ -174,6 +174,20 @@ public class ValidationTests
     }
 
     [Theory]
+    [InlineData(ReceiverProtocol.PlatformJson, false)]
+    [InlineData(ReceiverProtocol.RestPush, false)]
+    [InlineData(ReceiverProtocol.RestPull, true)]
+    public void A_receiver_system_needs_an_endpoint_unless_it_pulls_its_post(ReceiverProtocol protocol, bool accepted)
+    {
+        var registration = TestMessages.System("sag") with { Endpoint = null, Protocol = protocol };
+
+        var errors = OrganisationRules.ValidateReceiverSystem(registration, otherSystems: 0);
+
+        if (accepted) Assert.Empty(errors);
+        else Assert.Equal("endpoint", Assert.Single(errors).Field);
+    }
+
+    [Theory]
     [InlineData("ikke-en-adresse", null, "technicalContact")]
     [InlineData("Drift <drift@sag.example.dk>", null, "technicalContact")]
     [InlineData("drift@sag.example.dk", "forretning@", "businessContact")]
