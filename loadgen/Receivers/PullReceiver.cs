@@ -106,7 +106,7 @@ public sealed partial class ReceiverSimulator
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         if (_apiKeys.TryGetValue(system, out var key)) request.Headers.Add("X-Api-Key", key);
-        return await _platform[0].SendAsync(request, completion, cancellationToken);
+        return await NextPlatform().SendAsync(request, completion, cancellationToken);
     }
 
     private sealed record WaitingMemos(IReadOnlyList<Guid> Content);

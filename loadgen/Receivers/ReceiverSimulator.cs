@@ -66,6 +66,9 @@ public sealed partial class ReceiverSimulator : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, int> _memoAttempts = new();
     /// <summary>One per silo receipts go to, taken in turn.</summary>
     private readonly HttpClient[] _platform;
+
+    /// <summary>The platform's silos in turn, as a load balancer in front of them would spread the calls.</summary>
+    private HttpClient NextPlatform() => _platform[(uint)Interlocked.Increment(ref _nextPlatform) % _platform.Length];
     private int _nextPlatform;
     private readonly WebApplication _app;
     private int _receiptsInFlight;
@@ -285,8 +288,7 @@ public sealed partial class ReceiverSimulator : IAsyncDisposable
                 {
                     using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PlatformJson.Options) };
                     if (_apiKeys.TryGetValue(system, out var key)) request.Headers.Add("X-Api-Key", key);
-                    var platform = _platform[(uint)Interlocked.Increment(ref _nextPlatform) % _platform.Length];
-                    using var response = await platform.SendAsync(request, _closing.Token);
+                    using var response = await NextPlatform().SendAsync(request, _closing.Token);
                     if ((int)response.StatusCode < 500) return;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { }
