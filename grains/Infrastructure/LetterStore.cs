@@ -70,6 +70,12 @@ public interface ILetterStore
     /// not in the bulk lane are left out).</summary>
     Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids);
 
+    /// <summary>Hands bulk-lane letters still awaiting their receipt to their message grains: the one conditional write
+    /// that moves a letter's owner. Returns those it moved; a letter a receipt finished first, or one handed over
+    /// before, is left as it is. From then on a bulk receipt finds no letter to finish, and no save of the bulk lane's
+    /// view of the same generation takes it back (<see cref="LetterRows.TakesBack"/>).</summary>
+    Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids);
+
     /// <summary>The letter with this message id, if a batch made it; its receiver system key is set while it is in
     /// the bulk lane.</summary>
     Task<BulkLetter?> Find(Guid messageUuid);
@@ -118,7 +124,8 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         {
             foreach (var letter in incoming)
             {
-                if (letters.TryGetValue(letter.Key, out var stored) && !LetterRows.Overwrites(stored.State, stored.Generation, letter.State, letter.Generation)) continue;
+                if (letters.TryGetValue(letter.Key, out var stored) && (!LetterRows.Overwrites(stored.State, stored.Generation, letter.State, letter.Generation)
+                    || LetterRows.TakesBack(stored.State, stored.Lane, stored.Generation, letter.Lane, letter.Generation))) continue;
                 letters[letter.Key] = letter.Clone();
                 if (letter.MessageUuid is { } uuid) _byUuid[uuid] = (batchId, letter.Key);
                 var inCase = _byCase.GetOrAdd(caseKeyOf(letter), _ => []);
@@ -277,6 +284,24 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
     }
 
+    public Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids)
+    {
+        var taken = new HashSet<Guid>();
+        foreach (var uuid in messageUuids)
+        {
+            if (!_byUuid.TryGetValue(uuid, out var at)) continue;
+            var letters = Letters(at.Batch);
+            lock (letters)
+            {
+                var letter = letters[at.Key];
+                if (letter is not { Lane: LetterLane.ReceiverSystem, BulkSystem: not null, State: LetterState.Queued } || letter.MessageUuid != uuid) continue;
+                (letter.Lane, letter.BulkSystem) = (LetterLane.MessageGrain, null);
+                taken.Add(uuid);
+            }
+        }
+        return Task.FromResult<IReadOnlySet<Guid>>(taken);
+    }
+
     public async Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids)
     {
         var found = new List<BulkLetter>();
@@ -426,6 +451,8 @@ public sealed class PostgresLetterStore : ILetterStore
             WHERE letter.state <> {(short)LetterState.Cancelled} AND (
                 NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
                 OR excluded.final OR excluded.generation > letter.generation)
+              AND NOT (letter.lane = {(short)LetterLane.MessageGrain} AND letter.state <> {(short)LetterState.Pending}
+                AND excluded.lane <> {(short)LetterLane.MessageGrain} AND excluded.generation <= letter.generation)
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
@@ -617,6 +644,21 @@ public sealed class PostgresLetterStore : ILetterStore
         return await ReadLetters(command);
     }
 
+    public async Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids)
+    {
+        if (messageUuids.Count == 0) return new HashSet<Guid>();
+        await using var command = _db.CreateCommand("""
+            UPDATE letter SET lane = $2, bulk_system = NULL, changed_at = now()
+            WHERE uuid = ANY($1) AND lane = $3 AND bulk_system IS NOT NULL AND state = $4
+            RETURNING uuid
+            """);
+        command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
+        command.Parameters.AddWithValue((short)LetterLane.MessageGrain);
+        command.Parameters.AddWithValue((short)LetterLane.ReceiverSystem);
+        command.Parameters.AddWithValue((short)LetterState.Queued);
+        return (await ReadUuids(command)).ToHashSet();
+    }
+
     public async Task<BulkLetter?> Find(Guid messageUuid)
     {
         await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state, lane, part FROM letter WHERE uuid = $1");
@@ -681,6 +723,12 @@ public static class LetterRows
     /// store its own view).</summary>
     public static bool Overwrites(LetterState stored, int storedGeneration, LetterState incoming, int incomingGeneration) =>
         stored != LetterState.Cancelled && (!stored.IsFinal() && !(stored == LetterState.Printed && incoming == LetterState.SentToPrint) || incoming.IsFinal() || incomingGeneration > storedGeneration);
+
+    /// <summary>Whether a new view would take a letter back from its message grain: once the grain owns it (its lane, past
+    /// pending), a view of the same generation in another lane is an older one (a bulk lane's, stored by an activation
+    /// that had not heard of the hand-over) and changes nothing. Only a retry's new generation leaves the grain.</summary>
+    public static bool TakesBack(LetterState stored, LetterLane storedLane, int storedGeneration, LetterLane incomingLane, int incomingGeneration) =>
+        storedLane == LetterLane.MessageGrain && stored != LetterState.Pending && incomingLane != LetterLane.MessageGrain && incomingGeneration <= storedGeneration;
 
     /// <summary>The print steps a letter may be in for the print provider to move it on to <paramref name="next"/>.</summary>
     public static IReadOnlyList<LetterState> PrintStepsBefore(LetterState next) => next switch
