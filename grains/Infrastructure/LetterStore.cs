@@ -451,7 +451,7 @@ public sealed class PostgresLetterStore : ILetterStore
             WHERE letter.state <> {(short)LetterState.Cancelled} AND (
                 NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
                 OR excluded.final OR excluded.generation > letter.generation)
-              AND NOT (letter.lane = {(short)LetterLane.MessageGrain} AND letter.state <> {(short)LetterState.Pending}
+              AND NOT (letter.lane = {(short)LetterLane.MessageGrain} AND letter.state <> {(short)LetterState.Pending} AND NOT letter.final
                 AND excluded.lane <> {(short)LetterLane.MessageGrain} AND excluded.generation <= letter.generation)
             """, connection, transaction))
             await upsert.ExecuteNonQueryAsync();
@@ -724,11 +724,13 @@ public static class LetterRows
     public static bool Overwrites(LetterState stored, int storedGeneration, LetterState incoming, int incomingGeneration) =>
         stored != LetterState.Cancelled && (!stored.IsFinal() && !(stored == LetterState.Printed && incoming == LetterState.SentToPrint) || incoming.IsFinal() || incomingGeneration > storedGeneration);
 
-    /// <summary>Whether a new view would take a letter back from its message grain: once the grain owns it (its lane, past
-    /// pending), a view of the same generation in another lane is an older one (a bulk lane's, stored by an activation
-    /// that had not heard of the hand-over) and changes nothing. Only a retry's new generation leaves the grain.</summary>
+    /// <summary>Whether a new view would take a letter back from its message grain: while the grain has it (its lane, sent
+    /// and not final), a view of the same generation in another lane is an older one (a bulk lane's, stored by an
+    /// activation that had not heard of the hand-over) and changes nothing. Only a retry's new generation leaves the
+    /// grain. (A final letter is kept by <see cref="Overwrites"/>; one its batch returned before it was sent had no grain.)</summary>
     public static bool TakesBack(LetterState stored, LetterLane storedLane, int storedGeneration, LetterLane incomingLane, int incomingGeneration) =>
-        storedLane == LetterLane.MessageGrain && stored != LetterState.Pending && incomingLane != LetterLane.MessageGrain && incomingGeneration <= storedGeneration;
+        storedLane == LetterLane.MessageGrain && stored != LetterState.Pending && !stored.IsFinal() && incomingLane != LetterLane.MessageGrain
+        && incomingGeneration <= storedGeneration;
 
     /// <summary>The print steps a letter may be in for the print provider to move it on to <paramref name="next"/>.</summary>
     public static IReadOnlyList<LetterState> PrintStepsBefore(LetterState next) => next switch

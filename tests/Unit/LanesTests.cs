@@ -53,6 +53,8 @@ public sealed class LanesTests
     // A letter made but not yet sent has no owner yet: its batch puts it in a lane.
     [InlineData(LetterState.Pending, LetterLane.MessageGrain, LetterLane.ReceiverSystem, 0, false)]
     [InlineData(LetterState.Queued, LetterLane.ReceiverSystem, LetterLane.MessageGrain, 0, false)]
+    // Returned by its batch before it had a message, then retried: no grain ever had it.
+    [InlineData(LetterState.Returned, LetterLane.MessageGrain, LetterLane.CitizenMailbox, 0, false)]
     // A retry's new generation is a new letter: it may go in bulk again.
     [InlineData(LetterState.Failed, LetterLane.MessageGrain, LetterLane.ReceiverSystem, 1, false)]
     public void A_letter_handed_to_its_message_grain_is_never_taken_back_by_a_view_of_its_generation(LetterState stored, LetterLane storedLane,
