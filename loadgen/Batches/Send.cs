@@ -1,3 +1,4 @@
+using System.Net;
 using DigitalPost.Contracts;
 using Spectre.Console;
 
@@ -56,7 +57,9 @@ public static class Send
                     bar.Value = status.Progress;
                     bar.Description = $"{status.Phase}: {status.Counts.Delivered + status.Counts.ToVirk} delivered, {status.Counts.Queued} queued, {status.Counts.Failing} failing";
                     await Task.Delay(250, cancellationToken);
-                    status = await platform.GetBatch(batchId, cancellationToken);
+                    try { status = await platform.GetBatch(batchId, cancellationToken); }
+                    // While the cluster recovers from a silo that died, a status read may fail: followed on, not fatal.
+                    catch (Exception e) when (e is PlatformException { Status: >= HttpStatusCode.InternalServerError } or HttpRequestException) { }
                 }
                 bar.Value = status.Progress;
             });

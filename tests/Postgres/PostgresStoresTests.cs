@@ -120,7 +120,7 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
     [Theory]
     [InlineData("PostgreSQL")]
     [InlineData("memory")]
-    public async Task A_receipt_and_a_hand_over_racing_for_a_bulk_letter_have_one_winner_and_no_later_save_or_repeat_changes_it(string kind)
+    public async Task A_receipt_and_a_hand_over_racing_for_a_bulk_letter_have_one_winner_and_no_later_save_or_repeat_moves_it_back(string kind)
     {
         await using var db = await Database();
         ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
@@ -156,6 +156,12 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
             (stored[LetterRecord.KeyOf(r, 0)].Lane, stored[LetterRecord.KeyOf(r, 0)].State, stored[LetterRecord.KeyOf(r, 0)].BulkSystem)));
         var found = await store.FindAll(uuids);
         Assert.Equal(handedOver.Order(), found.Where(f => f.ReceiverSystemKey is null).Select(f => f.Row).Order());
+
+        // That activation then hears the message grains deliver them: their state is stored, in the grains' lane.
+        await store.Save(batch, [.. handedOver.Select(r => Letter(r)).Select(l => { l.State = LetterState.Delivered; return l; })], _ => "case");
+        var finished = await store.Load(batch);
+        Assert.All(handedOver, r => Assert.Equal((LetterLane.MessageGrain, LetterState.Delivered, (string?)null),
+            (finished[LetterRecord.KeyOf(r, 0)].Lane, finished[LetterRecord.KeyOf(r, 0)].State, finished[LetterRecord.KeyOf(r, 0)].BulkSystem)));
 
         // A retry's next generation is a new letter: the bulk lane may take it.
         await store.Save(batch, [.. handedOver.Select(r => Letter(r, generation: 1))], _ => "case");
