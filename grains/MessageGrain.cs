@@ -123,7 +123,12 @@ public sealed class MessageGrain(
 
     private async Task TakeOverCore(Message message, DeliveryTarget target, DateTimeOffset pushedAt, BusinessReceipt? receipt)
     {
-        if (S.Message is not null) return;
+        // Taken over already (a racing hand-over came first): a receipt this one carries is this grain's to apply.
+        if (S.Message is not null)
+        {
+            if (receipt is not null) await ReceiveReceiptCore(receipt);
+            return;
+        }
         S.Message = message;
         S.Fingerprint = Fingerprint(message);
         S.AcceptedAt = pushedAt;

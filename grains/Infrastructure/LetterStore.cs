@@ -73,6 +73,12 @@ public interface ILetterStore
     /// not in the bulk lane are left out).</summary>
     Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids);
 
+    /// <summary>Hands bulk-lane letters still awaiting their receipt to their message grains: the one conditional write
+    /// that moves a letter's owner. Returns those it moved; a letter a receipt finished first, or one handed over
+    /// before, is left as it is. From then on a bulk receipt finds no letter to finish, and no save of the bulk lane's
+    /// view of the same generation moves it back (<see cref="LetterRows.TakesBack"/>).</summary>
+    Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids);
+
     /// <summary>The letter with this message id, if a batch made it; its receiver system key is set while it is in
     /// the bulk lane.</summary>
     Task<BulkLetter?> Find(Guid messageUuid);
@@ -122,7 +128,10 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             foreach (var letter in incoming)
             {
                 if (letters.TryGetValue(letter.Key, out var stored) && !LetterRows.Overwrites(stored.State, stored.Generation, letter.State, letter.Generation)) continue;
-                letters[letter.Key] = letter.Clone();
+                var copy = letter.Clone();
+                if (stored is not null && LetterRows.TakesBack(stored.State, stored.Lane, stored.Generation, letter.Lane, letter.Generation))
+                    (copy.Lane, copy.BulkSystem) = (stored.Lane, stored.BulkSystem);
+                letters[letter.Key] = copy;
                 if (letter.MessageUuid is { } uuid) _byUuid[uuid] = (batchId, letter.Key);
                 var inCase = _byCase.GetOrAdd(caseKeyOf(letter), _ => []);
                 lock (inCase) inCase.Add((batchId, letter.Key));
@@ -283,6 +292,24 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
     }
 
+    public Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids)
+    {
+        var taken = new HashSet<Guid>();
+        foreach (var uuid in messageUuids)
+        {
+            if (!_byUuid.TryGetValue(uuid, out var at)) continue;
+            var letters = Letters(at.Batch);
+            lock (letters)
+            {
+                var letter = letters[at.Key];
+                if (letter is not { Lane: LetterLane.ReceiverSystem, BulkSystem: not null, State: LetterState.Queued } || letter.MessageUuid != uuid) continue;
+                (letter.Lane, letter.BulkSystem) = (LetterLane.MessageGrain, null);
+                taken.Add(uuid);
+            }
+        }
+        return Task.FromResult<IReadOnlySet<Guid>>(taken);
+    }
+
     public async Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids)
     {
         var found = new List<BulkLetter>();
@@ -337,6 +364,10 @@ public sealed class PostgresLetterStore : ILetterStore
         _time = time;
         _deliveries = new GroupCommit<Guid, BulkLetter>(DeliverNow, l => l.MessageUuid);
     }
+
+    /// <summary><see cref="LetterRows.TakesBack"/> in SQL, of the stored row (letter) and the incoming one (excluded).</summary>
+    private static readonly string TakesBack = $"letter.lane = {(short)LetterLane.MessageGrain} AND letter.state <> {(short)LetterState.Pending} " +
+        $"AND NOT letter.final AND excluded.lane <> {(short)LetterLane.MessageGrain} AND excluded.generation <= letter.generation";
 
     private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key, lane, part";
 
@@ -426,9 +457,11 @@ public sealed class PostgresLetterStore : ILetterStore
                 generation = excluded.generation, uuid = excluded.uuid, state = excluded.state, final = excluded.final,
                 channel = excluded.channel, error_code = excluded.error_code, error_text = excluded.error_text,
                 remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
-                recipient_id = excluded.recipient_id, bulk_system = excluded.bulk_system,
+                recipient_id = excluded.recipient_id,
+                bulk_system = CASE WHEN {TakesBack} THEN letter.bulk_system ELSE excluded.bulk_system END,
                 pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
-                case_key = excluded.case_key, lane = excluded.lane, part = excluded.part, changed_at = now()
+                case_key = excluded.case_key, lane = CASE WHEN {TakesBack} THEN letter.lane ELSE excluded.lane END,
+                part = excluded.part, changed_at = now()
             WHERE letter.state <> {(short)LetterState.Cancelled} AND (
                 NOT letter.final AND NOT (letter.state = {(short)LetterState.Printed} AND excluded.state = {(short)LetterState.SentToPrint})
                 OR excluded.final OR excluded.generation > letter.generation)
@@ -631,6 +664,21 @@ public sealed class PostgresLetterStore : ILetterStore
         return await ReadLetters(command);
     }
 
+    public async Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids)
+    {
+        if (messageUuids.Count == 0) return new HashSet<Guid>();
+        await using var command = _db.CreateCommand("""
+            UPDATE letter SET lane = $2, bulk_system = NULL, changed_at = now()
+            WHERE uuid = ANY($1) AND lane = $3 AND bulk_system IS NOT NULL AND state = $4
+            RETURNING uuid
+            """);
+        command.Parameters.AddWithValue(messageUuids.Distinct().ToArray());
+        command.Parameters.AddWithValue((short)LetterLane.MessageGrain);
+        command.Parameters.AddWithValue((short)LetterLane.ReceiverSystem);
+        command.Parameters.AddWithValue((short)LetterState.Queued);
+        return (await ReadUuids(command)).ToHashSet();
+    }
+
     public async Task<BulkLetter?> Find(Guid messageUuid)
     {
         await using var command = _db.CreateCommand("SELECT batch_id, row, copy, uuid, bulk_system, state, lane, part FROM letter WHERE uuid = $1");
@@ -695,6 +743,15 @@ public static class LetterRows
     /// store its own view).</summary>
     public static bool Overwrites(LetterState stored, int storedGeneration, LetterState incoming, int incomingGeneration) =>
         stored != LetterState.Cancelled && (!stored.IsFinal() && !(stored == LetterState.Printed && incoming == LetterState.SentToPrint) || incoming.IsFinal() || incomingGeneration > storedGeneration);
+
+    /// <summary>Whether a new view would take a letter back from its message grain: while the grain has it (its lane, sent
+    /// and not final), a view of the same generation in another lane comes from an activation that had not heard of the
+    /// hand-over (a partition's duplicate activation after a silo died). Its state is taken as <see cref="Overwrites"/>
+    /// says (it may be the grain's final one, heard there), but the letter stays in the grain's lane, out of reach of
+    /// bulk receipts. Only a retry's new generation leaves the grain; one its batch returned before it was sent had none.</summary>
+    public static bool TakesBack(LetterState stored, LetterLane storedLane, int storedGeneration, LetterLane incomingLane, int incomingGeneration) =>
+        storedLane == LetterLane.MessageGrain && stored != LetterState.Pending && !stored.IsFinal() && incomingLane != LetterLane.MessageGrain
+        && incomingGeneration <= storedGeneration;
 
     /// <summary>The print steps a letter may be in for the print provider to move it on to <paramref name="next"/>.</summary>
     public static IReadOnlyList<LetterState> PrintStepsBefore(LetterState next) => next switch

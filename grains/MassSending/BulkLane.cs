@@ -111,14 +111,12 @@ internal sealed class BulkLane(PartitionContext partition, ILetterStore store, R
             partition.Log.LogInformation("Bulk push of {Count} letters of batch {BatchId} to {System} failed ({Code}); their message grains take over",
                 push.Length, partition.BatchId, push[0].Target!.ReceiverSystemId, result.ErrorCode);
             // A failed push is no attempt the receiver saw: the message grains start afresh and run the resend flow.
-            foreach (var o in push)
-            {
-                if (!_awaiting.Remove(o.Letter.Key) || o.Letter.BulkSystem is null || o.Letter.State.IsFinal()) continue;
-                (o.Letter.BulkSystem, o.Letter.Lane) = (null, LetterLane.MessageGrain);
-                partition.Saver.Changed(o.Letter.Key);
-            }
-            await partition.Saver.Save();
-            await Task.WhenAll(push.Where(o => o.Letter.BulkSystem is null && !o.Letter.State.IsFinal()).Select(Submit));
+            // Only the letters the hand-over moved are theirs; a receipt of an earlier push may have finished one first.
+            var failed = push.Where(o => _awaiting.Remove(o.Letter.Key) && o.Letter.BulkSystem is not null && !o.Letter.State.IsFinal()).ToList();
+            var taken = await store.HandOver([.. failed.Select(o => o.Letter.MessageUuid!.Value)]);
+            var submitted = failed.Where(o => taken.Contains(o.Letter.MessageUuid!.Value)).ToList();
+            foreach (var o in submitted) TakenOver(o.Letter);
+            await Task.WhenAll(submitted.Select(Submit));
         }
         catch (Exception e)
         {
@@ -153,28 +151,40 @@ internal sealed class BulkLane(PartitionContext partition, ILetterStore store, R
     public void Delivered(long key) => _awaiting.Remove(key);
 
     /// <summary>Gives a bulk-lane letter to its message grain, with the push it had and the receipt it got (none when
-    /// the receipt is overdue). Stored first: from then on the receipts of this letter go to its message grain.</summary>
+    /// the receipt is overdue). The letter store's conditional hand-over decides: a receipt that finished the letter
+    /// first keeps it delivered in the bulk lane; otherwise the row names the message grain, and from then on this
+    /// letter's receipts go there. A letter handed over before (by an activation that died before its grain heard) is
+    /// given again: taking it over is idempotent.</summary>
     public async Task HandOver(LetterRecord letter, BusinessReceipt? receipt)
     {
+        var uuid = letter.MessageUuid!.Value;
+        if (!(await store.HandOver([uuid])).Contains(uuid))
+        {
+            var stored = await store.Find(uuid);
+            if (stored is { Delivered: true, ReceiverSystemKey: not null })
+            {
+                _awaiting.Remove(letter.Key);
+                partition.Moved(new LetterStatusChanged(partition.RefOf(letter), uuid, LetterState.Delivered, partition.Time.GetUtcNow()), partition.Time.GetUtcNow());
+                return;
+            }
+            if (stored is not { Lane: LetterLane.MessageGrain }) return;
+        }
+        TakenOver(letter);
         var row = await partition.FindRow(letter.Row);
         if (row is null) return;
         var (pushedAt, target) = _awaiting.Remove(letter.Key, out var awaited) ? awaited
             : (partition.Time.GetUtcNow(), (await Organisation(letter.RecipientId).Route(new RouteRequest(null))).Target);
         var recipient = (await partition.Registry.Lookup([PartitionContext.Query(row, letter.Kind, letter.RecipientId, letter.Copy)]))[0];
+        var message = new Outgoing(row, letter, recipient, target).MessageOf(partition);
+        await partition.Grains.GetGrain<IMessageGrain>(uuid).TakeOver(message, target, pushedAt, receipt);
+    }
+
+    /// <summary>The ledger follows the row: the letter is its message grain's. Marked changed so that a save under way
+    /// with the bulk lane's view is followed by this one (the store keeps the hand-over either way).</summary>
+    private void TakenOver(LetterRecord letter)
+    {
         (letter.BulkSystem, letter.Lane) = (null, LetterLane.MessageGrain);
         partition.Saver.Changed(letter.Key);
-        await partition.Saver.Save();
-        // A positive receipt of an earlier push of it (by an activation that died) may have finished it in the store
-        // first, and a save never overwrites a final state: then it stays delivered in the bulk lane. Once the save
-        // took it out of the bulk lane, no bulk receipt can finish it any more.
-        if (await store.Find(letter.MessageUuid!.Value) is { Delivered: true, ReceiverSystemKey: { } system } done)
-        {
-            (letter.BulkSystem, letter.Lane) = (system, LetterLane.ReceiverSystem);
-            partition.Moved(new LetterStatusChanged(partition.RefOf(letter), done.MessageUuid, LetterState.Delivered, partition.Time.GetUtcNow()), partition.Time.GetUtcNow());
-            return;
-        }
-        var message = new Outgoing(row, letter, recipient, target).MessageOf(partition);
-        await partition.Grains.GetGrain<IMessageGrain>(letter.MessageUuid!.Value).TakeOver(message, target, pushedAt, receipt);
     }
 
     /// <summary>Letters whose receipt is overdue go to their message grains, which wait out the receipt's deadline and

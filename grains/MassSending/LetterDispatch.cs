@@ -72,10 +72,10 @@ internal sealed class LetterDispatch(PartitionContext partition, LaneEntry lanes
         }
 
         var now = partition.Time.GetUtcNow();
-        // Handed to its message grain while this dispatch looked it up (a receipt to an earlier push of it): that
-        // grain owns it now, and a push in bulk would finish it behind the grain's back.
-        outgoing.RemoveAll(o => !Sendable(o.Letter));
+        // Handed to its message grain while this dispatch looked it up or entered the other lanes (a receipt to an
+        // earlier push of it): that grain owns it now. Checked in the same turn as the assignment to the bulk lane.
         await lanes.Enter(outgoing, now);
+        outgoing.RemoveAll(o => !Sendable(o.Letter));
         bulk.Assign(outgoing, now);
         await partition.Saver.Save();
         await bulk.Queue(outgoing, now);

@@ -52,7 +52,24 @@ public sealed record BenchReport(
     /// <summary>The mixed batch's notifications of new post, with <c>--notify</c>.</summary>
     NotificationRun? Notifications = null,
     /// <summary>What the simulated receiver systems take: the platform's JSON, or MeMo (registered as REST_PUSH).</summary>
-    string Protocol = "Json");
+    string Protocol = "Json",
+    PushRepeats? Pushes = null);
+
+/// <summary>What the simulated receiver systems got over the run: messages pushed, resends (a later attempt of a message,
+/// by its message grain's resend flow), and repeats (the same attempt of a message pushed again: a push the platform
+/// made but had not recorded, such as one by a silo that died), in all and per receiver system that got any.</summary>
+public sealed record PushRepeats(int Pushed, int Messages, int Resends, int Repeats, IReadOnlyDictionary<string, int> RepeatsBySystem)
+{
+    public static PushRepeats Of(IReadOnlyCollection<ReceivedPush> pushes)
+    {
+        var repeatsBySystem = pushes.GroupBy(p => p.System)
+            .Select(s => (System: s.Key, Repeats: s.Count() - s.Select(p => (p.MessageUuid, p.Attempt)).Distinct().Count()))
+            .Where(s => s.Repeats > 0).OrderBy(s => s.System, StringComparer.Ordinal).ToDictionary(s => s.System, s => s.Repeats);
+        var attempts = pushes.Select(p => (p.MessageUuid, p.Attempt)).Distinct().ToList();
+        var messages = attempts.Select(a => a.MessageUuid).Distinct().Count();
+        return new PushRepeats(pushes.Count, messages, attempts.Count - messages, repeatsBySystem.Values.Sum(), repeatsBySystem);
+    }
+}
 
 /// <summary><c>loadgen bench</c>: a synthetic batch of N recipients in a chosen mix (registered citizens, exempt citizens,
 /// NemSMS subscribers, organisations spread over simulated receiver systems), from upload to every letter's final state. Latency is from the batch's acceptance to each letter's delivery, as
@@ -103,7 +120,7 @@ public static class Bench
         double? floor = settings.Postgres is { } postgres ? await CopyFloor.Measure(postgres, settings.Recipients, console, cancellationToken) : null;
         return new BenchReport(cvrs.Count, settings.Profile.ToString(), settings.PushSize, mix.ToString(), batch, lanes, straightforward,
             straightforward is null ? null : Math.Round(batch.MessagesPerSecond / straightforward.MessagesPerSecond, 1),
-            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null, notified, settings.Protocol.ToString());
+            floor, floor is { } f ? Math.Round(batch.Seconds / f, 1) : null, notified, settings.Protocol.ToString(), PushRepeats.Of(receivers.Pushes));
 
         async Task<BatchRun> RunBatch(string design, int recipients, BenchMix rowsMix, bool perMessage)
         {

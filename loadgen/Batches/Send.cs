@@ -1,3 +1,4 @@
+using System.Net;
 using DigitalPost.Contracts;
 using Spectre.Console;
 
@@ -56,10 +57,9 @@ public static class Send
                     bar.Value = status.Progress;
                     bar.Description = $"{status.Phase}: {status.Counts.Delivered + status.Counts.ToVirk} delivered, {status.Counts.Queued} queued, {status.Counts.Failing} failing";
                     await Task.Delay(250, cancellationToken);
-                    // A poll the platform failed to answer (its status call timed out on a machine out of CPU) is
-                    // polled again: the batch goes on regardless.
                     try { status = await platform.GetBatch(batchId, cancellationToken); }
-                    catch (PlatformException e) when ((int)e.Status >= 500) { console.MarkupLineInterpolated($"[yellow]{e.Message}[/]"); }
+                    // While the cluster recovers from a silo that died, a status read may fail: followed on, not fatal.
+                    catch (Exception e) when (e is PlatformException { Status: >= HttpStatusCode.InternalServerError } or HttpRequestException) { }
                 }
                 bar.Value = status.Progress;
             });

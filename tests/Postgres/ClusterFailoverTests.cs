@@ -57,7 +57,9 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
         var silos = Enumerable.Range(0, 3).Select(_ => SiloProcess.Start(settings)).ToList();
         try
         {
-            await Task.WhenAll(silos.Select(s => s.WaitUntilHealthy(TimeSpan.FromSeconds(60))));
+            // Generous for the same reason as the waits below: on two starved cores three silos starting at once have
+            // each been seen to take over a minute to join (a start that never completes still fails the test).
+            await Task.WhenAll(silos.Select(s => s.WaitUntilHealthy(TimeSpan.FromMinutes(4))));
             using var clientHost = await ConnectClient(connectionString, cluster);
             var grains = clientHost.Services.GetRequiredService<IClusterClient>();
             var management = grains.GetGrain<IManagementGrain>(0);

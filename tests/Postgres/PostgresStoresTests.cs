@@ -120,6 +120,58 @@ public sealed class PostgresStoresTests(PostgresServerFixture postgres) : IClass
     [Theory]
     [InlineData("PostgreSQL")]
     [InlineData("memory")]
+    public async Task A_receipt_and_a_hand_over_racing_for_a_bulk_letter_have_one_winner_and_no_later_save_or_repeat_moves_it_back(string kind)
+    {
+        await using var db = await Database();
+        ILetterStore store = kind == "memory" ? new MemoryLetterStore(TimeProvider.System) : new PostgresLetterStore(db, TimeProvider.System);
+        var batch = Guid.NewGuid();
+        LetterRecord Letter(int row, int generation = 0) => new()
+        {
+            Row = row, Generation = generation, Kind = RecipientKind.Cvr, RecipientId = "12345674", MessageUuid = BatchIds.Letter(batch, row, 0, generation),
+            State = LetterState.Queued, BulkSystem = "12345674/erp", Lane = LetterLane.ReceiverSystem, PushedAt = DateTimeOffset.UnixEpoch,
+        };
+        var rows = Enumerable.Range(1, 40).ToList();
+        await store.Insert(batch, [.. rows.Select(r => Letter(r))], _ => "case");
+
+        // Each letter's positive receipt and its hand-over (a negative receipt of a repeated push, or an overdue one) at once.
+        var raced = await Task.WhenAll(rows.Select(async r =>
+        {
+            var uuid = Letter(r).MessageUuid!.Value;
+            var (delivered, taken) = (store.Deliver([uuid]), store.HandOver([uuid]));
+            return (Row: r, Delivered: (await delivered).Count, Taken: (await taken).Count);
+        }));
+        Assert.All(raced, r => Assert.Equal(1, r.Delivered + r.Taken));
+        var handedOver = raced.Where(r => r.Taken == 1).Select(r => r.Row).ToHashSet();
+
+        // Repeats change nothing, whichever way they come; nor does the bulk lane's view of the same generation, stored
+        // late by an activation that had not heard of the hand-over.
+        var uuids = rows.Select(r => Letter(r).MessageUuid!.Value).ToList();
+        Assert.Empty(await store.Deliver(uuids));
+        Assert.Empty(await store.HandOver(uuids));
+        await store.Save(batch, [.. rows.Select(r => Letter(r))], _ => "case");
+
+        var stored = await store.Load(batch);
+        Assert.All(rows, r => Assert.Equal(handedOver.Contains(r) ? (LetterLane.MessageGrain, LetterState.Queued, (string?)null)
+            : (LetterLane.ReceiverSystem, LetterState.Delivered, "12345674/erp"),
+            (stored[LetterRecord.KeyOf(r, 0)].Lane, stored[LetterRecord.KeyOf(r, 0)].State, stored[LetterRecord.KeyOf(r, 0)].BulkSystem)));
+        var found = await store.FindAll(uuids);
+        Assert.Equal(handedOver.Order(), found.Where(f => f.ReceiverSystemKey is null).Select(f => f.Row).Order());
+
+        // That activation then hears the message grains deliver them: their state is stored, in the grains' lane.
+        await store.Save(batch, [.. handedOver.Select(r => Letter(r)).Select(l => { l.State = LetterState.Delivered; return l; })], _ => "case");
+        var finished = await store.Load(batch);
+        Assert.All(handedOver, r => Assert.Equal((LetterLane.MessageGrain, LetterState.Delivered, (string?)null),
+            (finished[LetterRecord.KeyOf(r, 0)].Lane, finished[LetterRecord.KeyOf(r, 0)].State, finished[LetterRecord.KeyOf(r, 0)].BulkSystem)));
+
+        // A retry's next generation is a new letter: the bulk lane may take it.
+        await store.Save(batch, [.. handedOver.Select(r => Letter(r, generation: 1))], _ => "case");
+        var retried = await store.Load(batch);
+        Assert.All(handedOver, r => Assert.Equal((LetterLane.ReceiverSystem, 1), (retried[LetterRecord.KeyOf(r, 0)].Lane, retried[LetterRecord.KeyOf(r, 0)].Generation)));
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL")]
+    [InlineData("memory")]
     public async Task A_citizens_lane_keeps_each_letter_once_by_its_message_id_and_lists_a_citizens_letters_oldest_first(string kind)
     {
         await using var db = await Database();

@@ -45,6 +45,24 @@ public sealed class LanesTests
         Assert.Equal(overwrites, LetterRows.Overwrites(stored, 0, incoming, newerGenerations));
     }
 
+    [Theory]
+    // Handed to its message grain: a bulk lane's view of the same generation, or an older one, is stale.
+    [InlineData(LetterState.Queued, LetterLane.MessageGrain, LetterLane.ReceiverSystem, 0, true)]
+    [InlineData(LetterState.Failing, LetterLane.MessageGrain, LetterLane.ReceiverSystem, 0, true)]
+    [InlineData(LetterState.Queued, LetterLane.MessageGrain, LetterLane.MessageGrain, 0, false)]
+    // A letter made but not yet sent has no owner yet: its batch puts it in a lane.
+    [InlineData(LetterState.Pending, LetterLane.MessageGrain, LetterLane.ReceiverSystem, 0, false)]
+    [InlineData(LetterState.Queued, LetterLane.ReceiverSystem, LetterLane.MessageGrain, 0, false)]
+    // Returned by its batch before it had a message, then retried: no grain ever had it.
+    [InlineData(LetterState.Returned, LetterLane.MessageGrain, LetterLane.CitizenMailbox, 0, false)]
+    // A retry's new generation is a new letter: it may go in bulk again.
+    [InlineData(LetterState.Failed, LetterLane.MessageGrain, LetterLane.ReceiverSystem, 1, false)]
+    public void A_letter_handed_to_its_message_grain_is_never_taken_back_by_a_view_of_its_generation(LetterState stored, LetterLane storedLane,
+        LetterLane incomingLane, int newerGenerations, bool takesBack)
+    {
+        Assert.Equal(takesBack, LetterRows.TakesBack(stored, storedLane, 0, incomingLane, newerGenerations));
+    }
+
     [Fact]
     public void The_print_provider_moves_a_letter_only_on_from_an_earlier_print_step()
     {

@@ -139,4 +139,22 @@ public class ReceiverSimulatorTests
         Assert.True(old.AddsUp && now.AddsUp);
         Assert.False((now with { DeliveredThere = 3 }).AddsUp);
     }
+
+    [Fact]
+    public void The_bench_tells_a_resend_by_its_message_grain_from_a_repeat_of_the_same_attempt_per_receiver_system()
+    {
+        var (a, b, c) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var at = DateTimeOffset.UnixEpoch;
+        var pushes = new List<ReceivedPush>
+        {
+            new("erp-1", a, 1, at), new("erp-1", a, 1, at), new("erp-1", a, 1, at),
+            new("erp-1", b, 1, at), new("erp-1", b, 2, at),
+            new("erp-2", c, 1, at),
+        };
+
+        var report = PushRepeats.Of(pushes);
+
+        Assert.Equal((6, 3, 1, 2), (report.Pushed, report.Messages, report.Resends, report.Repeats));
+        Assert.Equal(new Dictionary<string, int> { ["erp-1"] = 2 }, report.RepeatsBySystem);
+    }
 }
