@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DigitalPost.Contracts;
+using DigitalPost.Domain.Memo;
 using DigitalPost.Infrastructure;
 using DigitalPost.Ngdp;
 using DigitalPost.Silo.Auth;
@@ -31,17 +32,15 @@ public static class NgdpReceiverApi
         return NgdpJson.Json(NgdpApi.PageOf(found.MessageUuids, number, pageSize, found.Total));
     }
 
-    /// <summary>The MeMo XML with its Content-Length, written onto the response as it is read from the stores.</summary>
+    /// <summary>The MeMo XML with its Content-Length, as a REST_PUSH system gets it pushed: stored documents are written
+    /// onto the response from the document store as they are read, and a merge letter's PDF is laid out now.</summary>
     private static async Task<IResult> Fetch(string id, HttpContext http, IPullQueue queue, IDocumentStore documents, IGrainFactory grains)
     {
         if (!Guid.TryParse(id, out var uuid) || await queue.Find(SystemOf(http), uuid) is not { } entry) return NotWaiting(id);
-        var memo = new PullMemo(entry, documents, grains);
-        var length = await memo.Length(http.RequestAborted);
-        return Results.Stream(async body =>
-        {
-            http.Response.ContentLength = length;
-            await memo.WriteTo(body, http.RequestAborted);
-        }, "application/xml");
+        var message = MemoMapping.NeedsLetterPdf(entry.Message) ? await new LetterPdfs(grains).Inline(entry.Message) : entry.Message;
+        var memo = await MemoPushContent.Create(message, MemoMapping.Extras(entry.AvailableAt), documents, http.RequestAborted);
+        http.Response.ContentLength = memo.Headers.ContentLength;
+        return Results.Stream(body => memo.CopyToAsync(body, http.RequestAborted), memo.Headers.ContentType!.ToString());
     }
 
     /// <summary>Off the list without a receipt: the message then has none, and its deadline runs out as any other's.</summary>
