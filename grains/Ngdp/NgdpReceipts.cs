@@ -201,27 +201,7 @@ public sealed class PostgresNgdpReceiptStore : INgdpReceiptStore
 
     public async Task<ReceiptPage> Page(string senderId, int page, int size)
     {
-        // One round trip: the page's rows, each with the sender's total (a page past the end costs a count of its own).
-        await using var command = _db.CreateCommand($"""
-            SELECT {Columns}, count(*) OVER () FROM ngdp_receipt WHERE sender_id = $1 ORDER BY seq OFFSET $2 LIMIT $3
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = senderId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)page * size });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = size });
-        var receipts = new List<NgdpReceipt>();
-        long total = 0;
-        await using (var reader = await command.ExecuteReaderAsync())
-            while (await reader.ReadAsync())
-            {
-                receipts.Add(Read(reader));
-                total = reader.GetInt64(8);
-            }
-        if (receipts.Count == 0)
-        {
-            await using var count = _db.CreateCommand("SELECT count(*) FROM ngdp_receipt WHERE sender_id = $1");
-            count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = senderId });
-            total = (long)(await count.ExecuteScalarAsync())!;
-        }
+        var (receipts, total) = await PostgresPages.Read(_db, "ngdp_receipt", Columns, "sender_id", senderId, page, size, Read);
         return new ReceiptPage(receipts, total);
     }
 

@@ -112,27 +112,7 @@ public sealed class PostgresPullQueue(NpgsqlDataSource db) : IPullQueue
 
     public async Task<PullPage> Page(string systemKey, int page, int size)
     {
-        // One round trip: the page's ids, each with the system's total (a page past the end costs a count of its own).
-        await using var command = db.CreateCommand("""
-            SELECT message_uuid, count(*) OVER () FROM pull_queue WHERE system_key = $1 ORDER BY seq OFFSET $2 LIMIT $3
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = systemKey });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)page * size });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = size });
-        var uuids = new List<Guid>();
-        long total = 0;
-        await using (var reader = await command.ExecuteReaderAsync())
-            while (await reader.ReadAsync())
-            {
-                uuids.Add(reader.GetGuid(0));
-                total = reader.GetInt64(1);
-            }
-        if (uuids.Count == 0)
-        {
-            await using var count = db.CreateCommand("SELECT count(*) FROM pull_queue WHERE system_key = $1");
-            count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = systemKey });
-            total = (long)(await count.ExecuteScalarAsync())!;
-        }
+        var (uuids, total) = await PostgresPages.Read(db, "pull_queue", "message_uuid", "system_key", systemKey, page, size, r => r.GetGuid(0));
         return new PullPage(uuids, total);
     }
 
