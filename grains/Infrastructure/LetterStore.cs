@@ -273,28 +273,28 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         return Task.FromResult<IReadOnlyList<(RecipientKind, ArchivedLetter)>>(found);
     }
 
-    public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids)
-    {
-        var delivered = new List<BulkLetter>();
-        foreach (var uuid in messageUuids)
+    public Task<IReadOnlyList<BulkLetter>> Deliver(IReadOnlyList<Guid> messageUuids) =>
+        Task.FromResult<IReadOnlyList<BulkLetter>>(ChangeEach(messageUuids, (batch, letter) =>
         {
-            if (!_byUuid.TryGetValue(uuid, out var at)) continue;
-            var letters = Letters(at.Batch);
-            lock (letters)
-            {
-                var letter = letters[at.Key];
-                if (letter.MessageUuid != uuid || letter.BulkSystem is null || letter.State != LetterState.Queued) continue;
-                letter.State = LetterState.Delivered;
-                letter.DeliveredAt = time.GetUtcNow();
-                delivered.Add(new BulkLetter(at.Batch, letter.Row, letter.Copy, uuid, letter.BulkSystem, Delivered: true, letter.Lane, letter.Partition));
-            }
-        }
-        return Task.FromResult<IReadOnlyList<BulkLetter>>(delivered);
-    }
+            if (letter.BulkSystem is null || letter.State != LetterState.Queued) return (BulkLetter?)null;
+            letter.State = LetterState.Delivered;
+            letter.DeliveredAt = time.GetUtcNow();
+            return new BulkLetter(batch, letter.Row, letter.Copy, letter.MessageUuid!.Value, letter.BulkSystem, Delivered: true, letter.Lane, letter.Partition);
+        }));
 
-    public Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids)
+    public Task<IReadOnlySet<Guid>> HandOver(IReadOnlyList<Guid> messageUuids) =>
+        Task.FromResult<IReadOnlySet<Guid>>(ChangeEach(messageUuids, (_, letter) =>
+        {
+            if (letter is not { Lane: LetterLane.ReceiverSystem, BulkSystem: not null, State: LetterState.Queued }) return (Guid?)null;
+            (letter.Lane, letter.BulkSystem) = (LetterLane.MessageGrain, null);
+            return letter.MessageUuid;
+        }).ToHashSet());
+
+    /// <summary>A conditional write per named letter, as the PostgreSQL store's <c>UPDATE … WHERE</c>: under its batch's
+    /// lock, <paramref name="change"/> changes the letter and says so, or leaves it and answers null.</summary>
+    private List<T> ChangeEach<T>(IReadOnlyList<Guid> messageUuids, Func<Guid, LetterRecord, T?> change) where T : struct
     {
-        var taken = new HashSet<Guid>();
+        var changed = new List<T>();
         foreach (var uuid in messageUuids)
         {
             if (!_byUuid.TryGetValue(uuid, out var at)) continue;
@@ -302,12 +302,10 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             lock (letters)
             {
                 var letter = letters[at.Key];
-                if (letter is not { Lane: LetterLane.ReceiverSystem, BulkSystem: not null, State: LetterState.Queued } || letter.MessageUuid != uuid) continue;
-                (letter.Lane, letter.BulkSystem) = (LetterLane.MessageGrain, null);
-                taken.Add(uuid);
+                if (letter.MessageUuid == uuid && change(at.Batch, letter) is { } result) changed.Add(result);
             }
         }
-        return Task.FromResult<IReadOnlySet<Guid>>(taken);
+        return changed;
     }
 
     public async Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids)
