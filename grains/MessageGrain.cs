@@ -46,7 +46,6 @@ public sealed class MessageGrain(
     IOptions<ResendFlowOptions> options,
     WakeUps wakeUps,
     ReceiverSystemDelivery receiverSystems,
-    BulkReceipts bulkReceipts,
     ILetterStore letters,
     OutsideReceiverSystems outside,
     IDocumentStore documents,
@@ -193,9 +192,9 @@ public sealed class MessageGrain(
     {
         if (S.Message is null)
         {
-            // A letter of the bulk lane has no state here until it needs the resend flow: its receipt goes to the lane.
+            // A letter of the bulk lane has no state here until it needs the resend flow: its receipt is the lane's.
             DeactivateOnIdle();
-            return await bulkReceipts.ForBulkLetter(receipt) ?? ReceiptOutcome.UnknownMessage;
+            return ReceiptOutcome.UnknownMessage;
         }
         if (IsFinal) return ReceiptOutcome.Duplicate;
         var attempt = S.Attempts.LastOrDefault();

@@ -13,7 +13,16 @@ public sealed class BulkReceipts(ILetterStore store, IGrainFactory grains, TimeP
     {
         var delivered = await Deliver([.. receipts.Where(r => r.Positive).Select(r => r.MessageUuid)]);
         return await Task.WhenAll(receipts.Select(async r => delivered.Contains(r.MessageUuid) ? ReceiptOutcome.Applied
-            : await ForBulkLetter(r) ?? await grains.GetGrain<IMessageGrain>(r.MessageUuid).ReceiveReceipt(r)));
+            : await ForBulkLetter(r) ?? await ForMessage(r)));
+    }
+
+    /// <summary>A message grain without state answers unknown, and the bulk lane is asked once more: its partition may
+    /// have stored the letter since the first look. Asked here, never by the grain: the lane may give the letter to that
+    /// very grain, which would wait on itself.</summary>
+    private async Task<ReceiptOutcome> ForMessage(BusinessReceipt receipt)
+    {
+        var outcome = await grains.GetGrain<IMessageGrain>(receipt.MessageUuid).ReceiveReceipt(receipt);
+        return outcome == ReceiptOutcome.UnknownMessage ? await ForBulkLetter(receipt) ?? outcome : outcome;
     }
 
     /// <summary>Applies a receipt of a letter in the bulk lane; null when the message is not (or no longer) there.</summary>

@@ -69,7 +69,11 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         _dispatch = new LetterDispatch(context, lanes, _bulk);
         _reconciliation = new PartitionReconciliation(context, _store, _bulk, BulkDelivered, PrintProgressed);
         _context = context;
-        if (S.Started && !S.Completed) await context.Events.Requeue();
+        if (S.Started && !S.Completed)
+        {
+            context.Events.ReplayFinal();
+            await context.Events.Requeue();
+        }
         this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval));
         if (S.Started && !S.Completed)
         {

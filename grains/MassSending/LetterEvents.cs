@@ -29,6 +29,16 @@ internal sealed class LetterEvents(PartitionContext partition, IArchiveStore arc
         if (ToArchive(letter)) _toArchive.Enqueue((letter.Key, change.At, change.Attempts ?? []));
     }
 
+    /// <summary>After a restart: every final letter's event again. The activation before this one may have died with
+    /// events it had heard (a bulk receipt stores the letter before its partition hears it) but not yet passed on; the
+    /// sender drops the repeats by their ids, which name the letter, its message and its state.</summary>
+    public void ReplayFinal()
+    {
+        foreach (var letter in partition.Ledger.Letters.Values.Where(l => l.State.IsFinal()).OrderBy(l => l.Key))
+            _toWebhook.Add(new LetterStatusChanged(partition.RefOf(letter), letter.MessageUuid ?? Guid.Empty, letter.State,
+                letter.DeliveredAt ?? partition.Plan.AcceptedAt, letter.ErrorCode, letter.ErrorText));
+    }
+
     public string CaseKeyOf(LetterRecord letter) => caseKeys.Of(partition.Header.SenderId, letter.Kind, letter.RecipientId);
 
     /// <summary>After a restart: delivered letters whose archiving may not have been stored go to the archive again,

@@ -79,6 +79,9 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
             // Both lanes at once: most letters are delivered in bulk by the batch alone; the fifth that gets a negative
             // receipt is taken over by its message grain, spread over the silos, and sent again.
             using var platform = new PlatformClient(front.Url, ApiKey, operatorKey: OperatorKey);
+            // The sender's own system hears every letter's final state, also those the killed silo had heard of last.
+            await using var webhook = await WebhookCollector.Start();
+            await platform.SetWebhook(webhook.Url);
             var companies = Enumerable.Range(0, Organisations).Select(_ => PlatformFixture.NewCvr()).ToList();
             foreach (var cvr in companies)
             {
@@ -139,6 +142,10 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
             var pushed = receivers.Pushes.Select(p => p.MessageUuid).ToHashSet();
             Assert.All(letters, l => Assert.Contains(l.MessageUuid!.Value, pushed));
             output.WriteLine($"{clock.Elapsed}: {receivers.Pushes.Count} pushes for {Rows} messages");
+            // Every letter's final state reached the sender's webhook (repeats are one event: same id).
+            await WaitForEvents(webhook, batchId);
+            Assert.Equal(letters.Select(l => (l.Row, l.MessageUuid!.Value)).Order(),
+                webhook.Events.Where(e => e.BatchId == batchId && e.State == LetterState.Delivered).Select(e => (e.Row, e.MessageUuid)).Order());
             Assert.Equal(["6"], await PostgresServer.Strings(connectionString,
                 $"SELECT status::text FROM orleansmembershiptable WHERE port = {victim.SiloPort}"));
         }
@@ -150,6 +157,12 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
                 await silo.DisposeAsync();
             }
         }
+    }
+
+    private static async Task WaitForEvents(WebhookCollector webhook, Guid batchId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (webhook.FinalEvents(batchId) < Rows && DateTime.UtcNow < deadline) await Task.Delay(250);
     }
 
     private static async Task<IHost> ConnectClient(string connectionString, ClusterOptions cluster)
@@ -183,6 +196,8 @@ public sealed class ClusterFailoverTests(PostgresServerFixture postgres, ITestOu
                 if (response.IsSuccessStatusCode)
                 {
                     last = await response.Content.ReadFromJsonAsync<BatchStatusView>(PlatformJson.Options);
+                    // Right at every moment, also while the cluster recovers: each letter in exactly one state.
+                    if (last is not null) Assert.True(last.Counts.InStates() == Rows, $"counted {last.Counts.InStates()} letters for {Rows}: {last.Counts}");
                     if (last is not null && condition(last)) return last;
                 }
                 else lastError = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";

@@ -82,6 +82,10 @@ public static class Batches
         (await sender.GetFromJsonAsync<List<LetterView>>($"/api/batches/{batchId}/letters?errorsOnly={errorsOnly}", PlatformJson.Options))!;
 
     /// <summary>Waits (in real time) until the batch's status satisfies <paramref name="condition"/>.</summary>
+    /// <summary>The letters the counts place in a state: every accepted letter is in exactly one, at every moment.</summary>
+    public static int InStates(this BatchCounts c) =>
+        c.Pending + c.Queued + c.Failing + c.Delivered + c.ToVirk + c.ToPrint + c.ToNemSms + c.Returned + c.Failed + c.Cancelled;
+
     public static async Task<BatchStatusView> WaitFor(this HttpClient sender, Guid batchId, Func<BatchStatusView, bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
