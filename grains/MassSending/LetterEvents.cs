@@ -56,7 +56,15 @@ internal sealed class LetterEvents(PartitionContext partition, IArchiveStore arc
         {
             var changes = _toWebhook;
             _toWebhook = [];
-            await partition.Grains.GetGrain<ISenderGrain>(partition.Header.SenderId).Notify(partition.BatchId, partition.Header.SenderBatchId, changes);
+            try { await partition.Grains.GetGrain<ISenderGrain>(partition.Header.SenderId).Notify(partition.BatchId, partition.Header.SenderBatchId, changes); }
+            catch
+            {
+                // The sender grain's silo may be gone: the next flush passes them on again, ahead of what came
+                // meanwhile. If the outbox had stored them after all, the sender drops the repeats by their ids.
+                changes.AddRange(_toWebhook);
+                _toWebhook = changes;
+                throw;
+            }
         }
         if (_toArchive.Count > 0)
         {
