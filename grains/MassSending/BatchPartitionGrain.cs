@@ -15,7 +15,8 @@ namespace DigitalPost.Grains;
 /// <summary>A share of a merge batch: its chunks are those whose number modulo the batch's partition count is its own.
 /// It makes and sends their letters, keeps the ledger of its own letters only (loaded from the letter store when it
 /// activates), hears their changes on its own stream and by direct calls, reconciles what it may have missed, and
-/// reports to the batch once all its letters are final. Reentrant: tallies and receipts are served while it dispatches.
+/// reports to the batch once all its letters are final (its send loop is <see cref="PartitionDispatchLoop"/>).
+/// Reentrant: tallies and receipts are served while it dispatches.
 /// <para>A crash is survived by the letter store (its letters), its small state (how far it dispatched) and its own
 /// safety-net wake-up: a new activation loads its letters, asks its open letters' messages, and resumes.</para>
 /// <para>Placed by its number round the active silos (<see cref="PartitionPlacement"/>): a batch is sent by all of them.</para></summary>
@@ -23,7 +24,6 @@ namespace DigitalPost.Grains;
 public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSubscriptionObserver
 {
     private static readonly TimeSpan SafetyNet = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(5);
     private readonly IPersistentState<BatchPartitionState> _state;
     private readonly TimeProvider _time;
     private readonly WakeUps _wakeUps;
@@ -35,13 +35,10 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
     private readonly Func<PartitionContext, (BulkLane Bulk, LaneEntry Lanes, LetterEvents Events)> _parts;
     private PartitionContext? _context;
     private BulkLane _bulk = null!;
-    private LetterDispatch _dispatch = null!;
-    private Task? _dispatching;
+    private PartitionDispatchLoop _dispatch = null!;
     private Task? _flushing;
     private DateTimeOffset _safetyNetUntil;
-    private DateTimeOffset? _retryDispatchAt;
     private PartitionReconciliation _reconciliation = null!;
-    private bool _reconcile;
 
     public BatchPartitionGrain([PersistentState("partition", StorageNames.Platform)] IPersistentState<BatchPartitionState> state,
         TimeProvider time, WakeUps wakeUps, ILetterStore store, IArchiveStore archive, ICitizenLaneStore citizens, IPrintStore print, IRecipientRegistryStore registry,
@@ -66,8 +63,8 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         var context = new PartitionContext(batchId, partition, plan, ledger, GrainFactory, _registry, _time, _options, _log);
         (_bulk, var lanes, context.Events) = _parts(context);
         context.Saver = new LetterSaver(_store, batchId, plan.Header.SenderId, plan.Header.Options.Label, ledger, context.Events.CaseKeyOf);
-        _dispatch = new LetterDispatch(context, lanes, _bulk);
         _reconciliation = new PartitionReconciliation(context, _store, _bulk, BulkDelivered, PrintProgressed);
+        _dispatch = new PartitionDispatchLoop(context, new LetterDispatch(context, lanes, _bulk), _bulk, _reconciliation, _store, () => _state.State, _writer, ReportCompleted);
         _context = context;
         if (S.Started && !S.Completed)
         {
@@ -78,8 +75,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         if (S.Started && !S.Completed)
         {
             // The activation before this one may have died: what it had heard but not stored is asked again.
-            _reconcile = true;
-            Kick();
+            _dispatch.RunReconciling();
         }
     }
 
@@ -101,12 +97,12 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
             await _writer.SaveAsync();
         }
         if (S.Completed) await ReportCompleted();
-        else Kick();
+        else _dispatch.Run();
     }
 
     public Task WakeUp()
     {
-        if (_context is not null && S.Started && !S.Completed) Kick();
+        if (_context is not null && S.Started && !S.Completed) _dispatch.Run();
         return Task.CompletedTask;
     }
 
@@ -137,25 +133,11 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
             (S.Cancelled, S.Started) = (true, true);
             await _writer.SaveAsync();
         }
-        await StoreCancelled(cancelled);
+        await _dispatch.StoreCancelled(cancelled);
         _log.LogInformation("Partition {Partition} of batch {BatchId} cancelled: {Letters} letters, {Rows} rows without letters yet",
             C.Partition, C.BatchId, cancelled.Count, unmade);
-        Kick();
+        _dispatch.Run();
         return cancelled.Count + unmade;
-    }
-
-    /// <summary>The conditional write in the letter store, and the letters this activation made but never stored.</summary>
-    private async Task StoreCancelled(IReadOnlyList<LetterRecord> cancelled)
-    {
-        if (cancelled.Count == 0) return;
-        await _store.Cancel(C.BatchId, [.. Chunks.Where(c => c.Rows > 0).Select(c => (c.FirstRow, c.LastRow))]);
-        var now = _time.GetUtcNow();
-        foreach (var letter in cancelled)
-        {
-            C.Saver.Changed(letter.Key);
-            C.Events.Webhook(new LetterStatusChanged(C.RefOf(letter), Guid.Empty, LetterState.Cancelled, now, letter.ErrorCode, letter.ErrorText));
-        }
-        await C.Saver.Save();
     }
 
     public async Task<int> RetryFailed()
@@ -166,7 +148,7 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         foreach (var letter in reset) C.Saver.Changed(letter.Key);
         S.Completed = false;
         await _writer.SaveAsync();
-        Kick();
+        _dispatch.Run();
         return reset.Count;
     }
 
@@ -200,76 +182,6 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         return Task.CompletedTask;
     }
 
-    private void Kick()
-    {
-        if (_dispatching is null || _dispatching.IsCompleted) _dispatching = Dispatch();
-    }
-
-    private async Task Dispatch()
-    {
-        try
-        {
-            while (!S.Cancelled && S.DispatchedChunks < Chunks.Count)
-            {
-                // Several chunks a step: each step costs round trips (rows, registry, store, its own state) whatever its size.
-                var first = S.DispatchedChunks;
-                var end = Math.Min(Chunks.Count, first + Math.Max(1, _options.ChunksPerDispatch));
-                var taken = await Task.WhenAll(Chunks.Skip(first).Take(end - first).Where(c => c.Rows > 0)
-                    .Select(c => GrainFactory.GetGrain<IBatchChunkGrain>(BatchChunkGrain.KeyOf(C.BatchId, c.Chunk)).TakeRows()));
-                var rows = taken.SelectMany(c => c).ToList();
-                if (rows.Count > 0)
-                {
-                    var (letters, known) = await _dispatch.Make(rows);
-                    // Cancelled while it made them: they are cancelled below, not sent.
-                    if (!S.Cancelled) await _dispatch.Send(letters, known);
-                }
-                S.DispatchedChunks = end;
-                await _writer.SaveAsync();
-            }
-            // Letters made after the cancel, or left pending by an activation that died before it stored their cancel.
-            if (S.Cancelled) await StoreCancelled(C.Ledger.CancelUnsent());
-            // Letters put back by "retry failed", left pending by an interrupted dispatch (whose message may exist:
-            // submitting it again is idempotent), or pushed in bulk by an activation that is gone (whether their push
-            // went out is unknown: receivers take a repeat by its id).
-            var pending = C.Ledger.Letters.Values
-                .Where(l => l.State == LetterState.Pending || l.BulkSystem is not null && l.State == LetterState.Queued && !_bulk.Awaits(l.Key))
-                .ToList();
-            if (pending.Count > 0)
-            {
-                var rows = new Dictionary<int, BatchRow>();
-                foreach (var row in pending.Select(l => l.Row).Distinct())
-                    if (await C.FindRow(row) is { } found) rows[row] = found;
-                await _dispatch.Send([.. pending.Where(l => rows.ContainsKey(l.Row)).Select(l => (rows[l.Row], l))]);
-            }
-            await _bulk.PushWaiting();
-            if (_reconcile)
-            {
-                _reconcile = false;
-                await _reconciliation.Run();
-            }
-            await CheckCompleted();
-        }
-        catch (Exception e)
-        {
-            // Every step is idempotent: this activation tries again shortly, and the safety-net wake-up brings a new
-            // one if this one is gone.
-            _retryDispatchAt = _time.GetUtcNow() + DispatchRetry;
-            _log.LogWarning(e, "Dispatch of partition {Partition} of batch {BatchId} was interrupted; it resumes in {Retry}", C.Partition, C.BatchId, DispatchRetry);
-        }
-    }
-
-    /// <summary>Complete once every chunk is dispatched and every letter final, with nothing left to store, archive or
-    /// tell the webhook. Checked per flush, not per change: it reads every letter.</summary>
-    private async Task CheckCompleted()
-    {
-        if (S.Completed || !S.Started || !S.Cancelled && S.DispatchedChunks < Chunks.Count || C.Events.Pending || C.Saver.HasChanges) return;
-        if (C.Ledger.Letters.Values.Any(l => !l.State.IsFinal())) return;
-        S.Completed = true;
-        await _writer.SaveAsync();
-        _log.LogInformation("Partition {Partition} of batch {BatchId} completed: {Letters} letters", C.Partition, C.BatchId, C.Ledger.Letters.Count);
-        await ReportCompleted();
-    }
-
     private Task ReportCompleted() => GrainFactory.GetGrain<IMergeBatchGrain>(C.BatchId).PartitionCompleted(C.Partition, Tally());
 
     /// <summary>On a timer: stores the letters' states, passes changes to the webhook outbox and archive, and keeps the
@@ -286,19 +198,10 @@ public sealed class BatchPartitionGrain : Grain, IBatchPartitionGrain, IStreamSu
         await C.Events.Flush();
         await C.Saver.Save();
         await _bulk.HandOverOverdue(_reconciliation.CatchUpBulk);
-        await CheckCompleted();
+        await _dispatch.CheckCompleted();
 
         var now = _time.GetUtcNow();
-        if (_retryDispatchAt <= now)
-        {
-            _retryDispatchAt = null;
-            Kick();
-        }
-        else if (!S.Completed && S.DispatchedChunks == Chunks.Count && now - C.LastHeard >= _reconciliation.After && _dispatching is not { IsCompleted: false })
-        {
-            _reconcile = true;
-            Kick();
-        }
+        _dispatch.OnFlush(now);
         if (!S.Completed && now + SafetyNet / 2 > _safetyNetUntil)
         {
             _safetyNetUntil = now + SafetyNet;

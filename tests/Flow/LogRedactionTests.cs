@@ -58,13 +58,7 @@ public sealed class LogRedactionTests(InputFixture platform)
     public async Task A_failure_of_the_platform_is_answered_500_and_logged_with_CPR_numbers_masked()
     {
         var cpr = NewAdultCpr();
-        using var logs = LoggerFactory.Create(l => l.AddProvider(platform.Log).SetMinimumLevel(LogLevel.Trace));
-        var handler = new ProblemHandler(logs.CreateLogger<ProblemHandler>());
-        var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddProblemDetails().AddLogging().BuildServiceProvider() };
-        http.Response.Body = new MemoryStream();
-
-        var failure = new InvalidOperationException($"lookup of {cpr} failed", new FormatException($"'{Dashed(cpr)}' is odd"));
-        Assert.True(await handler.TryHandleAsync(http, failure, CancellationToken.None));
+        var http = await Handled(new InvalidOperationException($"lookup of {cpr} failed", new FormatException($"'{Dashed(cpr)}' is odd")));
 
         Assert.Equal(StatusCodes.Status500InternalServerError, http.Response.StatusCode);
         Assert.Contains(platform.Log.Entries, e => e.Contains($"lookup of {cpr[..6]}-XXXX failed") && e.Contains("FormatException"));
@@ -75,17 +69,24 @@ public sealed class LogRedactionTests(InputFixture platform)
     public async Task A_grain_call_that_timed_out_is_answered_503_with_a_time_to_retry_and_logged_masked()
     {
         var cpr = NewAdultCpr();
-        using var logs = LoggerFactory.Create(l => l.AddProvider(platform.Log).SetMinimumLevel(LogLevel.Trace));
-        var handler = new ProblemHandler(logs.CreateLogger<ProblemHandler>());
-        var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddProblemDetails().AddLogging().BuildServiceProvider() };
-        http.Response.Body = new MemoryStream();
-
-        Assert.True(await handler.TryHandleAsync(http, new TimeoutException($"Response did not arrive on time for the lookup of {cpr}"), CancellationToken.None));
+        var http = await Handled(new TimeoutException($"Response did not arrive on time for the lookup of {cpr}"));
 
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, http.Response.StatusCode);
         Assert.Equal("5", http.Response.Headers.RetryAfter.ToString());
         Assert.Contains(platform.Log.Entries, e => e.Contains("answered 503") && e.Contains($"{cpr[..6]}-XXXX"));
         AssertNoneLogged([cpr]);
+    }
+
+    /// <summary>Hands a failure to the platform's exception handler as a request's would be, logging to the recorder at
+    /// every level; the answer is in the returned context.</summary>
+    private async Task<HttpContext> Handled(Exception failure)
+    {
+        using var logs = LoggerFactory.Create(l => l.AddProvider(platform.Log).SetMinimumLevel(LogLevel.Trace));
+        var handler = new ProblemHandler(logs.CreateLogger<ProblemHandler>());
+        var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddProblemDetails().AddLogging().BuildServiceProvider() };
+        http.Response.Body = new MemoryStream();
+        Assert.True(await handler.TryHandleAsync(http, failure, CancellationToken.None));
+        return http;
     }
 
     private void AssertNoneLogged(string[] cprs)

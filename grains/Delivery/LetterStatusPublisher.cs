@@ -1,0 +1,25 @@
+using DigitalPost.Contracts;
+using DigitalPost.Domain;
+using Orleans.Streams;
+
+namespace DigitalPost.Grains;
+
+/// <summary>Tells the partition of a message's batch that owns the letter of a status change. Published before the
+/// state is stored: a crash in between publishes it again, which the partition ignores.</summary>
+internal sealed class LetterStatusPublisher(Guid uuid, TimeProvider time, IStreamProvider streams)
+{
+    public async Task Publish(MessageState state)
+    {
+        if (Change(state) is not { } change || state.Published == state.Status || state.LastVirkMove is not null) return;
+        await streams.GetStream<LetterStatusChanged>(StreamId.Create(LetterStream.Namespace, BatchPartitions.KeyOf(change.Letter.BatchId, change.Letter.Partition))).OnNextAsync(change);
+        state.Published = state.Status;
+    }
+
+    /// <summary>The letter's status as the message has it; none for a message sent on its own.</summary>
+    public LetterStatusChanged? Change(MessageState state) => state.Message?.Batch is not { } batch ? null : new LetterStatusChanged(batch, uuid,
+        state.Status.ToLetterState(), time.GetUtcNow(),
+        state.Status is MessageStatus.Stopped or MessageStatus.Failing ? state.ErrorCode : null,
+        state.Status is MessageStatus.Stopped or MessageStatus.Failing ? state.ErrorText : null,
+        state.ForwardedFrom is not null || state.History.Any(e => e.Kind is MessageEventKind.Rerouted or MessageEventKind.Forwarded),
+        state.Status.IsFinal() ? [.. state.Attempts] : null);
+}
