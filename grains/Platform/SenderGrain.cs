@@ -53,6 +53,7 @@ public sealed class SenderGrain : Grain, ISenderGrain
     /// <summary>The last event pushed by this activation: the next read starts after it.</summary>
     private long _pushed;
     private Task? _pushing;
+    private readonly SemaphoreSlim _appending = new(1, 1);
 
     public SenderGrain([PersistentState("sender", StorageNames.Platform)] IPersistentState<SenderState> state,
         TimeProvider time, WakeUps wakeUps, IHttpClientFactory http, IOptions<WebhookOptions> options, IWebhookOutbox outbox, ILogger<SenderGrain> log)
@@ -89,9 +90,17 @@ public sealed class SenderGrain : Grain, ISenderGrain
     {
         // Without a webhook there is nobody to push to; the batch's status answers instead.
         if (S.Webhook is null || changes.Count == 0) return;
-        await _outbox.Append(SenderId, [.. changes.Select(c => new WebhookEvent(
-            $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText))],
-            _options.EventsPerPush);
+        // One append at a time: runs take their sequence numbers as they are inserted, and two appends under way at once
+        // may commit in the other order. The push, reading from its place, would then pass over the lower number that
+        // was not yet committed when it read the higher one, and that run would wait for the next activation.
+        await _appending.WaitAsync();
+        try
+        {
+            await _outbox.Append(SenderId, [.. changes.Select(c => new WebhookEvent(
+                $"{batchId:N}-{c.Letter.Row}-{c.Letter.Copy}-{c.MessageUuid:N}-{c.State}", batchId, senderBatchId, c.Letter.Row, c.Letter.Copy, c.MessageUuid, c.State, c.At, c.ErrorCode, c.ErrorText))],
+                _options.EventsPerPush);
+        }
+        finally { _appending.Release(); }
         _pending += changes.Count;
         Kick();
     }
