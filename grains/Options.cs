@@ -4,6 +4,9 @@ public static class StorageNames
 {
     /// <summary>Grain state of organisations, receiver systems, messages, the schedule and the outbox.</summary>
     public const string Platform = "platform";
+    /// <summary>Message grains' state: a batch's letter's on its row in the letter store (<see cref="LetterRowStorage"/>),
+    /// a single message's in <see cref="Platform"/>.</summary>
+    public const string Messages = "messages";
 }
 
 /// <summary>The durable wake-up schedule: a few scheduler grains, each checking its due entries on a short tick.</summary>

@@ -111,6 +111,9 @@ public static class SiloExtensions
             silo.AddMemoryGrainStorage(StorageNames.Platform);
             silo.AddMemoryGrainStorage("PubSubStore");
         }
+        // A batch letter's message grain keeps its state on the letter's row; a single message's stays in the platform's storage.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Messages, (sp, _) => new LetterRowStorage(sp.GetRequiredService<ILetterStore>(),
+            sp.GetRequiredKeyedService<IGrainStorage>(StorageNames.Platform), sp.GetRequiredService<IGrainStorageSerializer>()));
         if (StorageSettings.Of(configuration) is { IsPostgres: true } durable)
             silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (StorageSettings.Invariant, durable.ConnectionString));
         else silo.UseInMemoryReminderService();

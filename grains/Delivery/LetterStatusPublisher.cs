@@ -1,5 +1,6 @@
 using DigitalPost.Contracts;
 using DigitalPost.Domain;
+using DigitalPost.Domain.MassSending;
 using Orleans.Streams;
 
 namespace DigitalPost.Grains;
@@ -16,10 +17,6 @@ internal sealed class LetterStatusPublisher(Guid uuid, TimeProvider time, IStrea
     }
 
     /// <summary>The letter's status as the message has it; none for a message sent on its own.</summary>
-    public LetterStatusChanged? Change(MessageState state) => state.Message?.Batch is not { } batch ? null : new LetterStatusChanged(batch, uuid,
-        state.Status.ToLetterState(), time.GetUtcNow(),
-        state.Status is MessageStatus.Stopped or MessageStatus.Failing ? state.ErrorCode : null,
-        state.Status is MessageStatus.Stopped or MessageStatus.Failing ? state.ErrorText : null,
-        state.ForwardedFrom is not null || state.History.Any(e => e.Kind is MessageEventKind.Rerouted or MessageEventKind.Forwarded),
-        state.Status.IsFinal() ? [.. state.Attempts] : null);
+    public LetterStatusChanged? Change(MessageState state) => state.Message?.Batch is not { } batch ? null :
+        LetterColumns.Of(state).Change(batch, uuid, time.GetUtcNow(), state.Status.IsFinal() ? [.. state.Attempts] : null);
 }

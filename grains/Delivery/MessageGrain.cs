@@ -14,7 +14,7 @@ namespace DigitalPost.Grains;
 /// <see cref="ResendFlow"/> and <see cref="Router"/>, the steps in <see cref="ResendSteps"/>; this grain decides when a
 /// step runs and stores what it changed.</summary>
 public sealed class MessageGrain(
-    [PersistentState("message", StorageNames.Platform)] IPersistentState<MessageState> state,
+    [PersistentState("message", StorageNames.Messages)] IPersistentState<MessageState> state,
     TimeProvider time,
     IOptions<ResendFlowOptions> options,
     WakeUps wakeUps,

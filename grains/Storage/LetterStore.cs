@@ -21,7 +21,8 @@ public interface ILetterStore
     Task<IReadOnlyList<LetterView>> Page(Guid batchId, bool errorsOnly, int skip, int take);
 
     /// <summary>Stores the letters as they are now. A final state is never overwritten by an older one of the same
-    /// generation: a receipt may have finished a letter since its batch last looked.</summary>
+    /// generation: a receipt may have finished a letter since its batch last looked. Where a letter's message grain
+    /// stored its state on the row, the row keeps that state (<see cref="LetterRows.KeepsMessageState"/>).</summary>
     Task Save(Guid batchId, IReadOnlyCollection<LetterRecord> letters, Func<LetterRecord, string> caseKeyOf);
 
     /// <summary>Stores letters that their batch has not stored before: the cheap path of a first dispatch. Where one
@@ -86,6 +87,19 @@ public interface ILetterStore
     /// <summary>The letters of these message ids that batches made, in one lookup.</summary>
     Task<IReadOnlyList<BulkLetter>> FindAll(IReadOnlyList<Guid> messageUuids);
 
+    /// <summary>The state the message grain of the letter with this message id stored on its row; null when no batch
+    /// made such a letter.</summary>
+    Task<StoredMessageState?> FindMessageState(Guid messageUuid);
+
+    /// <summary>Stores a message grain's state on its letter's row with the row's <paramref name="columns"/>, in one write
+    /// on condition that the row is at <paramref name="version"/> and its grain's: it moves the row to the next version.
+    /// False when it is not (a stale or duplicate activation, a retry's next generation, a deleted letter), and then it
+    /// changes nothing.</summary>
+    Task<bool> StoreMessageState(Guid messageUuid, int version, byte[] state, LetterColumns columns);
+
+    /// <summary>Drops the message grain's state from its letter's row, on the same condition; the row stays.</summary>
+    Task<bool> ClearMessageState(Guid messageUuid, int version);
+
     /// <summary>Moves print-lane letters on to <paramref name="state"/> (printed, or handed to the postal service), only
     /// from an earlier print step: a repeated or late step changes nothing. Returns the letters at that step or later
     /// now; one not among them has no row in the print lane yet (its batch has not stored it).</summary>
@@ -99,6 +113,8 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
     private readonly ConcurrentDictionary<Guid, (Guid Batch, long Key)> _byUuid = new();
     private readonly ConcurrentDictionary<string, HashSet<(Guid Batch, long Key)>> _byCase = new();
     private readonly ConcurrentDictionary<Guid, (string Sender, string Label, DateTimeOffset At)> _batchInfo = new();
+    /// <summary>The message grains' states on their letters' records, changed under the batch's lock like the records.</summary>
+    private readonly ConcurrentDictionary<(Guid Batch, long Key), StoredMessageState> _messageStates = new();
 
     public Task<Dictionary<long, LetterRecord>> Load(Guid batchId)
     {
@@ -131,6 +147,11 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
                 var copy = letter.Clone();
                 if (stored is not null && LetterRows.TakesBack(stored.State, stored.Lane, stored.Generation, letter.Lane, letter.Generation))
                     (copy.Lane, copy.BulkSystem) = (stored.Lane, stored.BulkSystem);
+                if (stored is not null && _messageStates.TryGetValue((batchId, letter.Key), out var grain))
+                {
+                    if (LetterRows.KeepsMessageState(grain.Version, stored.Generation, letter.Generation)) LetterColumns.Of(stored).ApplyTo(copy);
+                    else _messageStates.TryRemove((batchId, letter.Key), out _);
+                }
                 letters[letter.Key] = copy;
                 if (letter.MessageUuid is { } uuid) _byUuid[uuid] = (batchId, letter.Key);
                 var inCase = _byCase.GetOrAdd(caseKeyOf(letter), _ => []);
@@ -251,6 +272,7 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
     /// <summary>Drops the indexes' entries of a letter about to be removed.</summary>
     private void Forget(Guid batchId, long key, LetterRecord letter)
     {
+        _messageStates.TryRemove((batchId, key), out _);
         if (letter.MessageUuid is { } uuid) _byUuid.TryRemove(KeyValuePair.Create(uuid, (batchId, key)));
         foreach (var inCase in _byCase.Values)
             lock (inCase) inCase.Remove((batchId, key));
@@ -328,6 +350,31 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
         }
     }
 
+    public Task<StoredMessageState?> FindMessageState(Guid messageUuid)
+    {
+        if (!_byUuid.TryGetValue(messageUuid, out var at)) return Task.FromResult<StoredMessageState?>(null);
+        var letters = Letters(at.Batch);
+        lock (letters)
+            return Task.FromResult(letters.TryGetValue(at.Key, out var letter) && letter.MessageUuid == messageUuid
+                ? _messageStates.GetValueOrDefault(at, new(null, 0)) : null);
+    }
+
+    public Task<bool> StoreMessageState(Guid messageUuid, int version, byte[] state, LetterColumns columns) =>
+        Task.FromResult(ChangeMessageState(messageUuid, version, state, columns.ApplyTo));
+
+    public Task<bool> ClearMessageState(Guid messageUuid, int version) => Task.FromResult(ChangeMessageState(messageUuid, version, null, _ => { }));
+
+    /// <summary>The PostgreSQL store's conditional <c>UPDATE … WHERE uuid AND version AND lane</c>, under the batch's lock.</summary>
+    private bool ChangeMessageState(Guid messageUuid, int version, byte[]? state, Action<LetterRecord> change) =>
+        ChangeEach([messageUuid], (batch, letter) =>
+        {
+            var stored = _messageStates.GetValueOrDefault((batch, letter.Key), new(null, 0));
+            if (stored.Version != version || letter.Lane != LetterLane.MessageGrain) return (bool?)null;
+            change(letter);
+            _messageStates[(batch, letter.Key)] = new(state, version + 1);
+            return true;
+        }).Count == 1;
+
     public Task<IReadOnlySet<Guid>> Progress(IReadOnlyList<Guid> messageUuids, LetterState state, DateTimeOffset at)
     {
         var there = new HashSet<Guid>();
@@ -366,6 +413,12 @@ public sealed class PostgresLetterStore : ILetterStore
     /// <summary><see cref="LetterRows.TakesBack"/> in SQL, of the stored row (letter) and the incoming one (excluded).</summary>
     private static readonly string TakesBack = $"letter.lane = {(short)LetterLane.MessageGrain} AND letter.state <> {(short)LetterState.Pending} " +
         $"AND NOT letter.final AND excluded.lane <> {(short)LetterLane.MessageGrain} AND excluded.generation <= letter.generation";
+
+    /// <summary><see cref="LetterRows.KeepsMessageState"/> in SQL, of the stored row (letter) and the incoming one (excluded).</summary>
+    private const string KeepsMessageState = "letter.version > 0 AND excluded.generation <= letter.generation";
+
+    /// <summary>A state column that a save takes from the incoming row unless the row keeps its message grain's state.</summary>
+    private static string Kept(string column) => $"{column} = CASE WHEN {KeepsMessageState} THEN letter.{column} ELSE excluded.{column} END";
 
     private const string Columns = "batch_id, row, copy, generation, uuid, state, final, channel, error_code, error_text, remedy, rerouted, kind, recipient_id, bulk_system, pushed_at, delivered_at, archived, case_key, lane, part";
 
@@ -452,9 +505,10 @@ public sealed class PostgresLetterStore : ILetterStore
         await using (var upsert = new NpgsqlCommand($"""
             INSERT INTO letter ({Columns}) SELECT {Columns} FROM letter_in
             ON CONFLICT (batch_id, row, copy) DO UPDATE SET
-                generation = excluded.generation, uuid = excluded.uuid, state = excluded.state, final = excluded.final,
-                channel = excluded.channel, error_code = excluded.error_code, error_text = excluded.error_text,
-                remedy = excluded.remedy, rerouted = excluded.rerouted, kind = excluded.kind,
+                generation = excluded.generation, uuid = excluded.uuid, {Kept("state")}, {Kept("final")},
+                channel = excluded.channel, {Kept("error_code")}, {Kept("error_text")}, {Kept("remedy")}, {Kept("rerouted")},
+                resend = CASE WHEN {KeepsMessageState} THEN letter.resend END, version = CASE WHEN {KeepsMessageState} THEN letter.version ELSE 0 END,
+                kind = excluded.kind,
                 recipient_id = excluded.recipient_id,
                 bulk_system = CASE WHEN {TakesBack} THEN letter.bulk_system ELSE excluded.bulk_system END,
                 pushed_at = excluded.pushed_at, delivered_at = excluded.delivered_at, archived = excluded.archived,
@@ -692,6 +746,50 @@ public sealed class PostgresLetterStore : ILetterStore
         return await ReadLetters(command);
     }
 
+    public async Task<StoredMessageState?> FindMessageState(Guid messageUuid)
+    {
+        await using var command = _db.CreateCommand("SELECT resend, version FROM letter WHERE uuid = $1");
+        command.Parameters.AddWithValue(messageUuid);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? new StoredMessageState(reader.IsDBNull(0) ? null : (byte[])reader[0], reader.GetInt32(1)) : null;
+    }
+
+    public async Task<bool> StoreMessageState(Guid messageUuid, int version, byte[] state, LetterColumns columns)
+    {
+        await using var command = MessageStateUpdate(messageUuid, version, state,
+            "state = $5, final = $6, error_code = $7, error_text = $8, remedy = $9, rerouted = $10, changed_at = now()");
+        command.Parameters.AddWithValue((short)columns.State);
+        command.Parameters.AddWithValue(columns.Final);
+        command.Parameters.Add(Nullable(NpgsqlDbType.Text, columns.ErrorCode));
+        command.Parameters.Add(Nullable(NpgsqlDbType.Text, columns.ErrorText));
+        command.Parameters.Add(Nullable(NpgsqlDbType.Text, columns.Remedy));
+        command.Parameters.AddWithValue(columns.Rerouted);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    public async Task<bool> ClearMessageState(Guid messageUuid, int version)
+    {
+        await using var command = MessageStateUpdate(messageUuid, version, null, "changed_at = now()");
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    /// <summary>The conditional write of a message grain's state on its letter's row (parameters $1 to $4), with
+    /// <paramref name="columns"/> set in the same statement.</summary>
+    private NpgsqlCommand MessageStateUpdate(Guid messageUuid, int version, byte[]? state, string columns)
+    {
+        var command = _db.CreateCommand($"""
+            UPDATE letter SET resend = $3, version = version + 1, {columns}
+            WHERE uuid = $1 AND version = $2 AND lane = $4
+            """);
+        command.Parameters.AddWithValue(messageUuid);
+        command.Parameters.AddWithValue(version);
+        command.Parameters.Add(Nullable(NpgsqlDbType.Bytea, state));
+        command.Parameters.AddWithValue((short)LetterLane.MessageGrain);
+        return command;
+    }
+
+    private static NpgsqlParameter Nullable(NpgsqlDbType type, object? value) => new() { NpgsqlDbType = type, Value = value ?? DBNull.Value };
+
     private static async Task<IReadOnlyList<BulkLetter>> ReadLetters(NpgsqlCommand command)
     {
         var letters = new List<BulkLetter>();
@@ -750,6 +848,12 @@ public static class LetterRows
     public static bool TakesBack(LetterState stored, LetterLane storedLane, int storedGeneration, LetterLane incomingLane, int incomingGeneration) =>
         storedLane == LetterLane.MessageGrain && stored != LetterState.Pending && !stored.IsFinal() && incomingLane != LetterLane.MessageGrain
         && incomingGeneration <= storedGeneration;
+
+    /// <summary>Whether a save keeps the state a letter's message grain stored on its row (its state columns, the grain's
+    /// state and version): once the grain has written it, the row is the grain's to change, and a batch's view of the
+    /// same generation is older or the same. A retry's next generation starts without it.</summary>
+    public static bool KeepsMessageState(int storedVersion, int storedGeneration, int incomingGeneration) =>
+        storedVersion > 0 && incomingGeneration <= storedGeneration;
 
     /// <summary>The print steps a letter may be in for the print provider to move it on to <paramref name="next"/>.</summary>
     public static IReadOnlyList<LetterState> PrintStepsBefore(LetterState next) => next switch

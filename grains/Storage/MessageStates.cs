@@ -53,7 +53,8 @@ public sealed class PostgresGrainStates(PostgresMessageStateRows rows, IGrainFac
     }
 }
 
-/// <summary>Message grains' rows in Orleans' storage table, found as Orleans' ADO.NET provider keys them (its
+/// <summary>Message grains' rows in Orleans' storage table (single messages, and batch letters' stored before their
+/// letters' rows kept their state), found as Orleans' ADO.NET provider keys them (its
 /// <c>AdoGrainKey</c>): a GUID key's bytes as two 64-bit halves, the grain id hash over those bytes reversed, the type
 /// hash over the state's name, no key extension, the cluster's service id.</summary>
 public sealed class PostgresMessageStateRows(NpgsqlDataSource db, string serviceId)
@@ -84,6 +85,11 @@ public sealed class PostgresMessageStateRows(NpgsqlDataSource db, string service
             command.Parameters.AddWithValue(StateName);
             command.Parameters.AddWithValue(serviceId);
             deleted += await command.ExecuteNonQueryAsync();
+            // A batch letter's grain keeps its state on the letter's row, which its deletion takes with it; dropped here
+            // too, so that the count is the same as the embedded default's, where each grain clears its own.
+            await using var rows = db.CreateCommand("UPDATE letter SET resend = NULL, version = version + 1 WHERE uuid = ANY($1) AND resend IS NOT NULL");
+            rows.Parameters.AddWithValue(slice);
+            deleted += await rows.ExecuteNonQueryAsync();
         }
         return deleted;
     }

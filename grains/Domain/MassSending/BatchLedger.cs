@@ -60,7 +60,7 @@ public sealed class BatchLedger(Dictionary<long, LetterRecord> letters)
         letter.State = change.State;
         letter.Rerouted |= change.Rerouted;
         (letter.ErrorCode, letter.ErrorText) = (change.ErrorCode, change.ErrorText);
-        letter.Remedy = change.State == LetterState.Failed ? "the letter was not delivered; correct the cause and retry the failed letters" : null;
+        letter.Remedy = change.State == LetterState.Failed ? LetterColumns.FailedRemedy : null;
         return true;
     }
 
