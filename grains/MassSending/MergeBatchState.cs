@@ -8,7 +8,10 @@ public sealed record ChunkInfo(
     [property: Id(0)] int Rows,
     [property: Id(1)] int FirstRow,
     [property: Id(2)] int LastRow,
-    [property: Id(3)] IReadOnlyList<RowIssue> Issues);
+    [property: Id(3)] IReadOnlyList<RowIssue> Issues)
+{
+    public PartitionChunk Of(int chunk) => new(chunk, Rows, FirstRow, LastRow);
+}
 
 [GenerateSerializer, Alias("dp.MergeBatchState"), SnapshotOnWrite]
 public sealed class MergeBatchState
