@@ -99,4 +99,14 @@ public class BatchPartitionTests
 
         Assert.Equal([0, 1, 2], firsts.Order());
     }
+
+    [Fact]
+    public void A_row_is_found_in_the_chunk_whose_rows_span_it_and_a_row_between_chunks_or_in_an_empty_chunk_in_none()
+    {
+        // Stored out of order, as chunks arrive; chunk 2 had only rejected rows, and row 4 was rejected between chunks.
+        var chunks = new ChunksByRow([new(1, 3, 5, 8), new(0, 3, 1, 3), new(2, 0, 0, 0), new(3, 2, 9, 10)]);
+
+        Assert.Equal([0, 0, 1, 1, 3, 3], new[] { 1, 3, 5, 8, 9, 10 }.Select(row => chunks.Of(row)!.Chunk));
+        Assert.All(new[] { 0, 4, 11 }, row => Assert.Null(chunks.Of(row)));
+    }
 }

@@ -34,6 +34,12 @@ public static class LetterFactory
     public static IEnumerable<Attachment> Attachments(BatchHeader batch, BatchRow row) =>
         batch.CommonAttachments.Concat(row.Attachments.Select(name => batch.IndividualAttachments.First(a => a.Filename == name)));
 
+    /// <summary>What a reply to a batch's letter must agree with: the batch's sender and options, and the recipient as
+    /// the letter's record names them (eight digits are a CVR number; empty when the record names none).</summary>
+    public static ReplyTerms ReplyTerms(BatchHeader batch, Guid messageUuid, BatchRef letter, string recipient) =>
+        new(messageUuid, batch.SenderCvr, recipient, recipient.Length == 8 ? RecipientIdType.Cvr : RecipientIdType.Cpr,
+            batch.Options.ReplyAllowed, null, batch.Options.Label, batch.SenderId, letter);
+
     /// <summary>The lines above the letter's text: the recipient's name and, when known, postal address.</summary>
     public static IReadOnlyList<string> RecipientLines(RecipientInfo recipient) =>
         [.. new[] { recipient.Name }.OfType<string>(), .. recipient.Address];
