@@ -128,6 +128,10 @@ public sealed class PlatformClient : IDisposable
         if (!response.IsSuccessStatusCode) throw new PlatformException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
+    /// <summary>A failure that passes: while the cluster recovers from a silo that died, a read may answer 5xx or lose its
+    /// connection. A loop that reads again shortly goes on rather than stopping.</summary>
+    public static bool IsPassing(Exception e) => e is PlatformException { Status: >= HttpStatusCode.InternalServerError } or HttpRequestException;
+
     public void Dispose()
     {
         _http.Dispose();

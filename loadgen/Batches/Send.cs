@@ -59,7 +59,7 @@ public static class Send
                     await Task.Delay(250, cancellationToken);
                     try { status = await platform.GetBatch(batchId, cancellationToken); }
                     // While the cluster recovers from a silo that died, a status read may fail: followed on, not fatal.
-                    catch (Exception e) when (e is PlatformException { Status: >= HttpStatusCode.InternalServerError } or HttpRequestException) { }
+                    catch (Exception e) when (PlatformClient.IsPassing(e)) { }
                 }
                 bar.Value = status.Progress;
             });
