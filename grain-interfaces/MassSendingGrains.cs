@@ -62,12 +62,6 @@ public interface IMergeBatchGrain : IGrainWithGuidKey, IWakeUpTarget, IForgettab
     /// <summary>The row's letter as it would be sent, or null when the batch has no such row. Without
     /// <paramref name="renderPdf"/> only the row's fields and attachments are given (the PDF is empty).</summary>
     [Alias("Preview")] Task<LetterPreview?> Preview(int row, bool renderPdf = true);
-    /// <summary>Letters of the bulk lane whose positive receipts are stored: passed on to their partitions.</summary>
-    [Alias("BulkDelivered")] Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at);
-    /// <summary>The status of a letter in the bulk lane, as its message grain shows it; null when it is not there.</summary>
-    [Alias("BulkView")] Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy);
-    /// <summary>A letter of the bulk lane that got a negative receipt: its message grain takes it over.</summary>
-    [Alias("BulkFailed")] Task BulkFailed(BulkLetter letter, BusinessReceipt receipt);
     /// <summary>What a reply to one of the batch's letters must agree with; null when the batch has no such letter.</summary>
     [Alias("ReplyTerms")] Task<ReplyTerms?> ReplyTerms(Guid messageUuid, int row, int copy);
     /// <summary>Letters of the print lane that the print provider moved on (printed, handed to the postal service);

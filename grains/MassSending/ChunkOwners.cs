@@ -7,7 +7,7 @@ namespace DigitalPost.Grains;
 /// and passes calls about one letter on to the partition owning the letter's row. Only callers that know a letter's row
 /// but not its partition go that way: the print provider (a print job names batch, row and copy) and a reply's terms.
 /// Receipts and a bulk letter's status reach their partitions directly, since a letter's row in the letter store names
-/// its partition; the batch still passes such calls on, as its interface offers them.</summary>
+/// its partition.</summary>
 internal sealed class ChunkOwners(Func<MergeBatchState> batch, Func<int, IBatchPartitionGrain> partitions)
 {
     /// <summary>Fixed once the batch is sealed: kept for the activation.</summary>
@@ -20,16 +20,8 @@ internal sealed class ChunkOwners(Func<MergeBatchState> batch, Func<int, IBatchP
         .Where(c => BatchPartitions.OfChunk(c, S.Partitions) == partition)
         .Select(c => S.Chunks.TryGetValue(c, out var info) ? info.Of(c) : new PartitionChunk(c, 0, 0, 0))];
 
-    public Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at) =>
-        Task.WhenAll(ByPartition(letters).Select(g => partitions(g.Key).BulkDelivered([.. g], at)));
-
     public async Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy) =>
         PartitionOf(row) is { } p ? await partitions(p).BulkView(messageUuid, row, copy) : null;
-
-    public async Task BulkFailed(BulkLetter letter, BusinessReceipt receipt)
-    {
-        if (PartitionOf(letter.Row) is { } p) await partitions(p).BulkFailed(letter, receipt);
-    }
 
     public Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at) =>
         Task.WhenAll(ByPartition(letters).Select(g => partitions(g.Key).PrintProgressed([.. g], state, at)));

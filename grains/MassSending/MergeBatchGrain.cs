@@ -182,9 +182,6 @@ public sealed class MergeBatchGrain(
     }
 
     // Calls about one letter from callers that know only its row: passed on to the partition owning the row.
-    public Task BulkDelivered(IReadOnlyList<BulkLetter> letters, DateTimeOffset at) => Owners.BulkDelivered(letters, at);
-    public Task<MessageStatusView?> BulkView(Guid messageUuid, int row, int copy) => Owners.BulkView(messageUuid, row, copy);
-    public Task BulkFailed(BulkLetter letter, BusinessReceipt receipt) => Owners.BulkFailed(letter, receipt);
     public Task PrintProgressed(IReadOnlyList<BulkLetter> letters, LetterState state, DateTimeOffset at) => Owners.PrintProgressed(letters, state, at);
 
     private IBatchPartitionGrain Partition(int partition) => GrainFactory.GetGrain<IBatchPartitionGrain>(BatchPartitions.KeyOf(BatchId, partition));
