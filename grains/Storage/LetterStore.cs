@@ -312,8 +312,9 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             return letter.MessageUuid;
         }).ToHashSet());
 
-    /// <summary>A conditional write per named letter, as the PostgreSQL store's <c>UPDATE … WHERE</c>: under its batch's
-    /// lock, <paramref name="change"/> changes the letter and says so, or leaves it and answers null.</summary>
+    /// <summary>A conditional write per named letter, as the PostgreSQL store's <c>UPDATE … WHERE … RETURNING</c>: under
+    /// its batch's lock, <paramref name="change"/> changes the letter or leaves it, and answers what the caller collects
+    /// of it, or null.</summary>
     private List<T> ChangeEach<T>(IReadOnlyList<Guid> messageUuids, Func<Guid, LetterRecord, T?> change) where T : struct
     {
         var changed = new List<T>();
@@ -375,22 +376,13 @@ public sealed class MemoryLetterStore(TimeProvider time) : ILetterStore
             return true;
         }).Count == 1;
 
-    public Task<IReadOnlySet<Guid>> Progress(IReadOnlyList<Guid> messageUuids, LetterState state, DateTimeOffset at)
-    {
-        var there = new HashSet<Guid>();
-        foreach (var uuid in messageUuids)
+    public Task<IReadOnlySet<Guid>> Progress(IReadOnlyList<Guid> messageUuids, LetterState state, DateTimeOffset at) =>
+        Task.FromResult<IReadOnlySet<Guid>>(ChangeEach(messageUuids, (_, letter) =>
         {
-            if (!_byUuid.TryGetValue(uuid, out var where)) continue;
-            var letters = Letters(where.Batch);
-            lock (letters)
-            {
-                if (letters[where.Key] is not { Lane: LetterLane.Print } letter || letter.MessageUuid != uuid) continue;
-                if (LetterRows.PrintStepsBefore(state).Contains(letter.State)) (letter.State, letter.DeliveredAt) = (state, at);
-                if (!LetterRows.PrintStepsBefore(state).Contains(letter.State)) there.Add(uuid);
-            }
-        }
-        return Task.FromResult<IReadOnlySet<Guid>>(there);
-    }
+            if (letter.Lane != LetterLane.Print) return (Guid?)null;
+            if (LetterRows.PrintStepsBefore(state).Contains(letter.State)) (letter.State, letter.DeliveredAt) = (state, at);
+            return LetterRows.PrintStepsBefore(state).Contains(letter.State) ? null : letter.MessageUuid;
+        }).ToHashSet());
 
     private Dictionary<long, LetterRecord> Letters(Guid batchId) => _batches.GetOrAdd(batchId, _ => []);
 }
@@ -571,10 +563,7 @@ public sealed class PostgresLetterStore : ILetterStore
         await using var command = _db.CreateCommand("SELECT batch_id FROM letter_batch WHERE sender_id = $1 AND described_at < $2");
         command.Parameters.AddWithValue(senderId);
         command.Parameters.AddWithValue(before);
-        var batches = new List<Guid>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) batches.Add(reader.GetGuid(0));
-        return batches;
+        return await ReadUuids(command);
     }
 
     public async Task<IReadOnlyList<Guid>> MessageIdsOutsideBulk(IReadOnlyList<Guid> batchIds)
