@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using DigitalPost.Contracts;
 using DigitalPost.LoadGen.Receivers;
 using DigitalPost.Silo;
@@ -47,7 +46,7 @@ public sealed class SiloHostTests
     [Fact]
     public async Task Another_service_delivers_a_message_through_an_Orleans_client_and_operators_see_health_dashboard_and_the_process()
     {
-        var (http, silo, gateway) = (FreePort(), FreePort(), FreePort());
+        var (http, silo, gateway) = (LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free());
         var clusterId = $"test-{Guid.NewGuid():N}";
         var mail = Directory.CreateTempSubdirectory("digitalpost-mail");
         var builder = WebApplication.CreateBuilder(
@@ -114,12 +113,5 @@ public sealed class SiloHostTests
         await clientHost.StopAsync();
         await app.StopAsync();
         mail.Delete(recursive: true);
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

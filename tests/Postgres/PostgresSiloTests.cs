@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using DigitalPost.Contracts;
 using DigitalPost.Silo;
-using DigitalPost.Tests.Flow;
 using DigitalPost.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 
@@ -17,7 +16,7 @@ public sealed class PostgresSiloTests(PostgresServerFixture postgres) : IClassFi
     {
         var connectionString = await postgres.Server.CreateDatabaseAsync();
         var cvr = PlatformFixture.NewCvr();
-        var http = SiloHostTests.FreePort();
+        var http = LoopbackPorts.Free();
 
         await using (var first = await StartSilo(connectionString, http))
         {
@@ -41,7 +40,7 @@ public sealed class PostgresSiloTests(PostgresServerFixture postgres) : IClassFi
     {
         var builder = WebApplication.CreateBuilder(
         [
-            "--urls", $"http://127.0.0.1:{http}", "--Orleans:SiloPort", $"{SiloHostTests.FreePort()}", "--Orleans:GatewayPort", $"{SiloHostTests.FreePort()}",
+            "--urls", $"http://127.0.0.1:{http}", "--Orleans:SiloPort", $"{LoopbackPorts.Free()}", "--Orleans:GatewayPort", $"{LoopbackPorts.Free()}",
             "--Orleans:ClusterId", $"pg-{Guid.NewGuid():N}", "--Storage:Provider", "PostgreSQL", "--Storage:ConnectionString", connectionString,
             "--Logging:LogLevel:Default", "Warning", "--Operators:varig:ApiKey", OperatorKey,
         ]);

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 using Microsoft.Extensions.Configuration;
 
@@ -40,7 +38,7 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.CreateDirectory(root);
         if (runAs is not null) Run("chown", [$"{runAs}:", root]);
 
-        var server = new PostgresServer(root, bin, runAs, FreePort());
+        var server = new PostgresServer(root, bin, runAs, LoopbackPorts.Free());
         try
         {
             // --no-sync and fsync=off: a test cluster is discarded, so durability against power loss buys nothing.
@@ -135,13 +133,6 @@ public sealed class PostgresServer : IAsyncDisposable
         // Parallel test processes may race to create the user; only its existence matters.
         Run("id", ["-u", ServiceUser]);
         return ServiceUser;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static int Run(string file, IReadOnlyList<string> args, bool throwOnFailure = true)

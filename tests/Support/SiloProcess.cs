@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using DigitalPost.Tests.Flow;
 
 namespace DigitalPost.Tests.Support;
 
@@ -27,7 +26,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// folder of its dll unless another working directory is given.</summary>
     public static SiloProcess Start(IReadOnlyDictionary<string, string> settings, string? workingDirectory = null)
     {
-        var (http, silo, gateway) = (SiloHostTests.FreePort(), SiloHostTests.FreePort(), SiloHostTests.FreePort());
+        var (http, silo, gateway) = (LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free());
         // The SDK names the dotnet host that runs the tests; the silo runs on the same one.
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
