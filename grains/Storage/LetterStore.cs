@@ -617,21 +617,21 @@ public sealed class PostgresLetterStore : ILetterStore
         return await command.ExecuteNonQueryAsync();
     }
 
-    internal static async Task<IReadOnlyList<Guid>> ReadUuids(NpgsqlCommand command)
+    internal static Task<IReadOnlyList<Guid>> ReadUuids(NpgsqlCommand command) => ReadFirstColumn<Guid>(command);
+
+    /// <summary>The first column of every row the command reads.</summary>
+    internal static async Task<IReadOnlyList<T>> ReadFirstColumn<T>(NpgsqlCommand command)
     {
-        var uuids = new List<Guid>();
+        var values = new List<T>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) uuids.Add(reader.GetGuid(0));
-        return uuids;
+        while (await reader.ReadAsync()) values.Add(reader.GetFieldValue<T>(0));
+        return values;
     }
 
     public async Task<IReadOnlyList<string>> Senders()
     {
         await using var command = _db.CreateCommand("SELECT DISTINCT sender_id FROM letter_batch WHERE sender_id IS NOT NULL");
-        var senders = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) senders.Add(reader.GetString(0));
-        return senders;
+        return await ReadFirstColumn<string>(command);
     }
 
     public async Task<IReadOnlyList<(RecipientKind Kind, ArchivedLetter Letter)>> DeliveredInBulk(string caseKey)

@@ -77,10 +77,7 @@ public sealed class PostgresSingleMessageStore : ISingleMessageStore
     public async Task<IReadOnlyList<string>> Senders()
     {
         await using var command = _db.CreateCommand("SELECT DISTINCT sender_id FROM single_message");
-        var senders = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) senders.Add(reader.GetString(0));
-        return senders;
+        return await PostgresLetterStore.ReadFirstColumn<string>(command);
     }
 
     public async Task<IReadOnlyList<Guid>> AcceptedBefore(string senderId, DateTimeOffset before, int max)
