@@ -30,6 +30,7 @@ public sealed class MessageGrain(
     // Made on first use: the grain's key and stream provider are not known while its fields are initialised.
     private ResendSteps? _steps;
     private LetterStatusPublisher? _publisher;
+    private IGrainTimer? _leaving;
     private ResendSteps Steps => _steps ??= new(Uuid, () => state.State, time, _options, receiverSystems, outside, virkMailboxes, GrainFactory, log);
     private LetterStatusPublisher Publisher => _publisher ??= new(Uuid, time, this.GetStreamProvider(LetterStream.Provider));
     private MessageState S => state.State;
@@ -81,7 +82,7 @@ public sealed class MessageGrain(
 
     public Task<DocumentFile?> GetDocumentFile(int document, int file)
     {
-        if (S.Message is null) DeactivateOnIdle();
+        if (S.Message is null) LeaveSoon();
         return Task.FromResult(S.Message is null ? null : MessageDocuments.All(S.Message.Body).ElementAtOrDefault(document)?.Files.ElementAtOrDefault(file));
     }
 
@@ -145,7 +146,7 @@ public sealed class MessageGrain(
         if (S.Message is { Batch: null } single)
             return new ReplyTerms(Uuid, single.Header.Sender.SenderId, RecipientId, single.Header.Recipient.IdType, single.Header.Reply,
                 single.Header.ReplyByDateTime, single.Header.Label);
-        if (S.Message is null) DeactivateOnIdle();
+        if (S.Message is null) LeaveSoon();
         var batch = S.Message?.Batch ?? (await letters.Find(Uuid) is { } bulk ? new BatchRef(bulk.BatchId, bulk.Row, bulk.Copy) : null);
         if (batch is null || await GrainFactory.GetGrain<IMergeBatchGrain>(batch.BatchId).ReplyTerms(Uuid, batch.Row, batch.Copy) is not { } terms) return null;
         return S.Message is null ? terms : terms with { RecipientId = RecipientId, RecipientKind = S.Message.Header.Recipient.IdType };
@@ -170,7 +171,7 @@ public sealed class MessageGrain(
         if (S.Message is null)
         {
             // A letter of the bulk lane has no state here until it needs the resend flow: its receipt is the lane's.
-            DeactivateOnIdle();
+            LeaveSoon();
             return ReceiptOutcome.UnknownMessage;
         }
         if (IsFinal) return ReceiptOutcome.Duplicate;
@@ -186,7 +187,7 @@ public sealed class MessageGrain(
             return new MessageStatusView(Uuid, S.Status, RecipientId, ContactPointId, S.Target, S.AcceptedAt, S.NextActionAt, S.FirstFailedAt,
                 [.. S.Attempts], [.. S.History], S.ErrorCode, S.ErrorText, S.Message.Header.Sender.SenderId);
         // A letter delivered in bulk has its state in its batch's letter record, not here.
-        DeactivateOnIdle();
+        LeaveSoon();
         return await letters.Find(Uuid) is { Lane: not LetterLane.MessageGrain } bulk
             ? await GrainFactory.GetGrain<IBatchPartitionGrain>(BatchPartitions.KeyOf(bulk.BatchId, bulk.Partition)).BulkView(Uuid, bulk.Row, bulk.Copy)
             : null;
@@ -220,6 +221,15 @@ public sealed class MessageGrain(
         await step();
         return true;
     });
+
+    /// <summary>Drops an activation without a message a second after its first call rather than at that call's end. Calls
+    /// queued behind it (a burst of receipts or status reads for one id) would otherwise each be forwarded to a new
+    /// activation that drops itself again, until Orleans refuses them for too many forwards.</summary>
+    private void LeaveSoon() => _leaving ??= this.RegisterGrainTimer(() =>
+    {
+        if (S.Message is null) DeactivateOnIdle();
+        return Task.CompletedTask;
+    }, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan));
 
     /// <summary>Schedules the next wake-up before storing the state that needs it: a crash in between repeats a step
     /// (every step is idempotent) but never strands a message without a wake-up.</summary>

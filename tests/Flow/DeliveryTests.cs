@@ -139,6 +139,24 @@ public abstract class DeliveryTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task A_burst_of_receipts_and_status_reads_for_one_unknown_message_is_answered_404_every_time()
+    {
+        // Each call meets the message's grain without state. Were it dropped after every call, the calls queued behind
+        // it would be forwarded from one new activation to the next until Orleans refused them (a 503).
+        var org = await platform.Organisation();
+        var receiver = platform.ReceiverHttp(org, "a");
+        var uuid = Guid.NewGuid();
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 64).Select(async i =>
+        {
+            using var response = i % 2 == 0
+                ? await receiver.PostAsJsonAsync("/api/receipts", new BusinessReceipt(uuid, true), PlatformJson.Options)
+                : await platform.Beta.GetAsync($"/api/messages/{uuid}");
+            return response.StatusCode;
+        }));
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.NotFound, s));
+    }
+
+    [Fact]
     public async Task A_bad_message_is_rejected_with_the_fields_that_are_wrong_and_nothing_is_stored()
     {
         var org = await platform.Organisation();
