@@ -67,15 +67,18 @@ internal sealed class LetterDispatch(PartitionContext partition, LaneEntry lanes
             letter.Channel = decision.Channel;
             letter.MessageUuid = BatchIds.Letter(partition.BatchId, row.Row, letter.Copy, letter.Generation);
             letter.Partition = partition.Partition;
-            partition.Saver.Changed(letter.Key);
             outgoing.Add(new Outgoing(row, letter, recipient, await bulk.Target(recipient, letter.Channel!.Value)));
         }
 
         var now = partition.Time.GetUtcNow();
         // Handed to its message grain while this dispatch looked it up or entered the other lanes (a receipt to an
         // earlier push of it): that grain owns it now. Checked in the same turn as the assignment to the bulk lane.
+        // Marked changed only once their lanes have taken theirs: a flush during the lanes' appends would otherwise store
+        // those letters as they were, and the lanes' own save would write each row a second time. A crash before that
+        // save leaves no row; the next activation makes the letter again with the same id, and its append changes nothing.
         await lanes.Enter(outgoing, now);
         outgoing.RemoveAll(o => !Sendable(o.Letter));
+        foreach (var o in outgoing) partition.Saver.Changed(o.Letter.Key);
         bulk.Assign(outgoing, now);
         await partition.Saver.Save();
         await bulk.Queue(outgoing, now);
