@@ -24,10 +24,28 @@ public sealed class ArchiveCaseGrain(IArchiveStore archive, ILetterStore letters
 }
 
 /// <summary>Names a case by a keyed hash of sender and recipient, so neither a CPR number nor a guessable id is a grain id.</summary>
+/// <remarks>A batch names a case for each of its letters. The one-shot <see cref="HMACSHA256.HashData(byte[], byte[])"/>
+/// sets its key up on every call, which cost twice the hash itself; each thread keeps one keyed HMAC instead and resets
+/// it after each use. The key is the first 20 bytes of the HMAC-SHA256, in lower-case hex: keys already stored stay valid.</remarks>
 public sealed class CaseKeys(string key)
 {
-    private readonly byte[] _key = Encoding.UTF8.GetBytes(key);
+    [ThreadStatic] private static (string Key, IncrementalHash Hmac)? t_hmac;
 
-    public string Of(string senderId, RecipientKind kind, string recipientId) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes($"{senderId}\n{kind}\n{recipientId}")))[..40];
+    public string Of(string senderId, RecipientKind kind, string recipientId)
+    {
+        var hmac = Hmac();
+        hmac.AppendData(Encoding.UTF8.GetBytes($"{senderId}\n{kind}\n{recipientId}"));
+        Span<byte> mac = stackalloc byte[32];
+        hmac.GetHashAndReset(mac);
+        return Convert.ToHexStringLower(mac[..20]);
+    }
+
+    private IncrementalHash Hmac()
+    {
+        if (t_hmac is { } kept && kept.Key == key) return kept.Hmac;
+        t_hmac?.Hmac.Dispose();
+        var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(key));
+        t_hmac = (key, hmac);
+        return hmac;
+    }
 }
