@@ -71,13 +71,14 @@ internal sealed class LetterDispatch(PartitionContext partition, LaneEntry lanes
         }
 
         var now = partition.Time.GetUtcNow();
+        await lanes.Enter(outgoing, now);
         // Handed to its message grain while this dispatch looked it up or entered the other lanes (a receipt to an
         // earlier push of it): that grain owns it now. Checked in the same turn as the assignment to the bulk lane.
-        // Marked changed only once their lanes have taken theirs: a flush during the lanes' appends would otherwise store
-        // those letters as they were, and the lanes' own save would write each row a second time. A crash before that
-        // save leaves no row; the next activation makes the letter again with the same id, and its append changes nothing.
-        await lanes.Enter(outgoing, now);
         outgoing.RemoveAll(o => !Sendable(o.Letter));
+        // The rest are marked changed only now that the lanes have taken and stored theirs: a flush during the lanes'
+        // appends would otherwise have stored those letters as they were, and the lanes' own save would have written each
+        // row a second time. A crash before that save leaves no row; the next activation makes the letter again with the
+        // same id, and its append changes nothing.
         foreach (var o in outgoing) partition.Saver.Changed(o.Letter.Key);
         bulk.Assign(outgoing, now);
         await partition.Saver.Save();
